@@ -1,0 +1,321 @@
+/*
+ * libdrukbox — a C client for the Drukbox host API.
+ *
+ * The wire contract is docs/drukbox-api.md (mirrored from the service).  This
+ * header is the whole public surface: drukfs and the tests link against it
+ * and never include libcurl or json-c themselves.
+ *
+ * Conventions (libgit2 style):
+ *  - Every fallible call returns 0 on success or a negative drukbox_err
+ *    (-DRUKBOX_Exxx).  On failure the calling thread's last error
+ *    (drukbox_error_last()) holds the class, the HTTP status and the
+ *    server's detail text.  Error state is per thread.
+ *  - Results come back through an out-parameter named `out`, owned by the
+ *    caller and released with the type's own _free().  On failure *out is
+ *    left NULL.
+ *  - A client is safe to share between threads; each call borrows a pooled
+ *    connection.  The only global state is curl_global_init(), done once
+ *    by drukbox_global_init().
+ *  - The service token never appears in an error message, a log line or
+ *    debug output.
+ */
+#ifndef DRUKBOX_DRUKBOX_H
+#define DRUKBOX_DRUKBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DRUKBOX_VERSION "0.1.0"
+
+/* Error classes.  The numbers never change; new classes go last. */
+typedef enum drukbox_err {
+	DRUKBOX_OK = 0,
+	DRUKBOX_EAUTH = 1,        /* 401, 403: token missing or rejected */
+	DRUKBOX_ENOTFOUND = 2,    /* 404 */
+	DRUKBOX_ECONFLICT = 3,    /* 409: the host's state forbids it */
+	DRUKBOX_EVALIDATION = 4,  /* 422: fix the input, retrying won't help */
+	DRUKBOX_EPROVISION = 5,   /* 502: provisioning failed, row left in error */
+	DRUKBOX_EUNAVAILABLE = 6, /* 503: service or teardown unavailable */
+	DRUKBOX_ETRANSPORT = 7,   /* no usable response: DNS, refused, TLS,
+				     connection dropped or cut short */
+	DRUKBOX_ETIMEOUT = 8,     /* the request timeout ran out */
+	DRUKBOX_EBADREQUEST = 9,  /* 400 (e.g. unknown provider) */
+	DRUKBOX_ERESPONSE = 10,   /* any other status >= 400 */
+	DRUKBOX_EPROTOCOL = 11,   /* malformed response: not JSON where JSON
+				     was due, wrong types, missing fields */
+	DRUKBOX_ENOMEM = 12,      /* out of memory */
+	DRUKBOX_EINVAL = 13,      /* the caller's argument is invalid; nothing
+				     was sent */
+} drukbox_err;
+
+/* The classes the reference SDK exposes; several drukbox_err values fold
+ * into one (transport and timeout are "unavailable" there, 400 / other /
+ * malformed are "response"). */
+typedef enum drukbox_sdk_class {
+	DRUKBOX_SDK_NONE = 0,
+	DRUKBOX_SDK_AUTH,
+	DRUKBOX_SDK_NOT_FOUND,
+	DRUKBOX_SDK_CONFLICT,
+	DRUKBOX_SDK_VALIDATION,
+	DRUKBOX_SDK_PROVISIONING_FAILED,
+	DRUKBOX_SDK_UNAVAILABLE,
+	DRUKBOX_SDK_RESPONSE,
+	DRUKBOX_SDK_CLIENT, /* ENOMEM, EINVAL: never reached the service */
+} drukbox_sdk_class;
+
+#define DRUKBOX_DETAIL_MAX 1024
+
+typedef struct drukbox_error {
+	drukbox_err code;
+	int http_status;                 /* 0 when there was no response */
+	char error_code[64];             /* the server's "error_code", or "" */
+	char detail[DRUKBOX_DETAIL_MAX]; /* server's detail (422 lists joined
+					    with "; "), else our fallback
+					    text; truncated, NUL-terminated */
+} drukbox_error;
+
+/* The calling thread's last error.  Never NULL; code is DRUKBOX_OK when the
+ * thread's last call succeeded or it made none.  Valid until the thread's
+ * next libdrukbox call. */
+const drukbox_error *drukbox_error_last(void);
+
+/* Copy of the last error into caller storage (cannot fail). */
+void drukbox_error_copy(drukbox_error *dst);
+
+/* Short stable name of a class: "auth", "not_found", "timeout", ... */
+const char *drukbox_err_name(drukbox_err code);
+
+drukbox_sdk_class drukbox_err_sdk_class(drukbox_err code);
+
+/* The one errno table (see README "Errors"):
+ *   auth EACCES, not found ENOENT, conflict EBUSY, validation EINVAL,
+ *   400 EINVAL, provisioning failed EIO, 503 EAGAIN, timeout ETIMEDOUT,
+ *   transport EHOSTUNREACH, other >= 400 EIO, malformed EPROTO,
+ *   ENOMEM ENOMEM, invalid argument EINVAL.
+ * Accepts a drukbox_err or its negation; returns a positive errno; 0 for
+ * DRUKBOX_OK; EIO for a value it does not know. */
+int drukbox_err_errno(int code);
+
+/* ---- global ------------------------------------------------------------ */
+
+/* curl_global_init(); call once before starting threads.  Returns 0 or
+ * -DRUKBOX_ENOMEM. */
+int drukbox_global_init(void);
+void drukbox_global_cleanup(void);
+
+/* ---- client ------------------------------------------------------------- */
+
+typedef struct drukbox_client drukbox_client;
+
+typedef void (*drukbox_debug_fn)(void *ctx, const char *line);
+
+typedef struct drukbox_options {
+	const char *url;      /* base URL; a path prefix is kept, one trailing
+				 '/' is stripped.  Required. */
+	const char *token;    /* bearer token; may be NULL (only healthz works) */
+	double timeout;       /* seconds for a whole request; <= 0 means 300 */
+	double connect_timeout; /* seconds to connect; <= 0 means min(timeout,
+				   30) */
+	const char *cafile;   /* PEM bundle to verify the server with, or NULL
+				 for the system store */
+	bool insecure;        /* skip TLS verification (never the default) */
+	drukbox_debug_fn debug; /* one line per request and response, with
+				   method, path, status and time; never the
+				   token or a private key.  May be NULL. */
+	void *debug_ctx;
+} drukbox_options;
+
+/* Makes a client.  Copies everything it keeps from opts.  Returns 0, or
+ * -DRUKBOX_EINVAL for a missing or malformed URL or a token with characters
+ * that cannot go in a header, or -DRUKBOX_ENOMEM. */
+int drukbox_client_new(drukbox_client **out, const drukbox_options *opts);
+
+/* Like drukbox_client_new() with url, token and timeout taken from
+ * <prefix>SERVICE_URL, <prefix>SERVICE_TOKEN and <prefix>SERVICE_TIMEOUT
+ * (prefix NULL means "SANDBOX_").  Fields set in `base` (may be NULL) win
+ * over the environment.  -DRUKBOX_EINVAL when no URL is configured or the
+ * timeout is not a positive number. */
+int drukbox_client_from_env(drukbox_client **out, const char *prefix,
+			    const drukbox_options *base);
+
+void drukbox_client_free(drukbox_client *client);
+
+/* The normalised base URL (no trailing '/'); owned by the client. */
+const char *drukbox_client_url(const drukbox_client *client);
+
+/* Reads a token from a file: at most 4 KiB, surrounding white space
+ * stripped, must be non-empty printable ASCII.  -DRUKBOX_EINVAL (detail
+ * says why, never the content) or -DRUKBOX_ENOMEM.  Free with free(). */
+int drukbox_token_from_file(const char *path, char **out);
+
+/* ---- records ------------------------------------------------------------ */
+
+/* A host record.  Strings are NULL when the field was missing or null;
+ * unknown fields are ignored here but kept in `json`. */
+typedef struct drukbox_host {
+	char *id;
+	char *name;
+	char *status;
+	char *provider;
+	char *image;
+	char *instance_type;
+	int64_t disk_gb;        /* valid when has_disk_gb */
+	bool has_disk_gb;
+	char *external_ssh_host;
+	int external_ssh_port;  /* 22 when missing */
+	char *ssh_username;
+	char *internal_ssh_host;
+	char *known_hosts;
+	char *tailscale_device_id;
+	char *private_key;
+	char *last_error;
+	char *created_at;
+	char *updated_at;
+	char *activated_at;
+	char *expires_at;
+	char *json;             /* the record as received, pretty-printed,
+				   ending in '\n' (what host.json shows) */
+} drukbox_host;
+
+void drukbox_host_free(drukbox_host *host);
+
+/* Deep copy.  0 or -DRUKBOX_ENOMEM. */
+int drukbox_host_dup(drukbox_host **out, const drukbox_host *host);
+
+typedef struct drukbox_host_list {
+	size_t count;
+	drukbox_host **hosts;   /* newest first, as the service sent them */
+	size_t skipped;         /* records left out because they were not
+				   objects or had no string id / wrong types */
+} drukbox_host_list;
+
+void drukbox_host_list_free(drukbox_host_list *list);
+
+typedef struct drukbox_doctor_check {
+	char *name;
+	char *status;           /* "ok" or "fail" */
+	char *detail;           /* may be NULL */
+	int64_t latency_ms;     /* valid when has_latency */
+	bool has_latency;
+	char *hint;             /* may be NULL */
+} drukbox_doctor_check;
+
+typedef struct drukbox_doctor {
+	bool ok;
+	char *active_provider;
+	bool tailscale_enabled;
+	size_t check_count;
+	drukbox_doctor_check *checks;
+	char *json;             /* pretty-printed, ending in '\n' */
+} drukbox_doctor;
+
+void drukbox_doctor_free(drukbox_doctor *doctor);
+
+/* Pure parsers (no I/O), used by the calls below and by tests/fuzzers.
+ * -DRUKBOX_EPROTOCOL with a detail naming the offending field, or
+ * -DRUKBOX_ENOMEM. */
+int drukbox_host_parse(drukbox_host **out, const char *json, size_t len);
+int drukbox_host_list_parse(drukbox_host_list **out, const char *json,
+			    size_t len);
+int drukbox_doctor_parse(drukbox_doctor **out, const char *json, size_t len);
+
+/* ---- operations --------------------------------------------------------- */
+
+typedef enum drukbox_expiry {
+	DRUKBOX_EXPIRY_DEFAULT = 0, /* omit expires_at: the service's lease */
+	DRUKBOX_EXPIRY_NEVER,       /* "expires_at": null — permanent host */
+	DRUKBOX_EXPIRY_AT,          /* "expires_at": expires_at */
+} drukbox_expiry;
+
+typedef struct drukbox_env_var {
+	const char *key;
+	const char *value;
+} drukbox_env_var;
+
+typedef struct drukbox_create_opts {
+	const char *image;          /* NULL: omitted */
+	const char *provider;       /* NULL: omitted */
+	const char *instance_type;  /* NULL: omitted */
+	int64_t disk_gb;            /* 0: omitted */
+	const drukbox_env_var *env; /* env_count pairs; 0: omitted */
+	size_t env_count;
+	drukbox_expiry expiry;
+	const char *expires_at;     /* with DRUKBOX_EXPIRY_AT */
+	const char *idempotency_key; /* NULL: no header */
+} drukbox_create_opts;
+
+/* The exact JSON body POST /hosts sends for opts ("{}" when everything is
+ * omitted).  Pure.  -DRUKBOX_EINVAL when an argument cannot be sent (an
+ * env key outside [A-Za-z_][A-Za-z0-9_]*, an idempotency key outside
+ * 1-255 chars of [A-Za-z0-9_:.-], DRUKBOX_EXPIRY_AT without a time,
+ * disk_gb < 0). */
+int drukbox_create_body(char **out, const drukbox_create_opts *opts);
+
+/* True when key fits the Idempotency-Key charset and length. */
+bool drukbox_idempotency_key_valid(const char *key);
+
+/* A record for a host the service has not described yet (a create still
+ * in flight, or one that failed without an answer naming the host): only
+ * `status` and `last_error` (may be NULL) are set, and `json` holds just
+ * those two fields.  0 or -DRUKBOX_ENOMEM. */
+int drukbox_host_placeholder(drukbox_host **out, const char *status,
+			     const char *last_error);
+
+/* Removes the private key from a record, from `private_key` and from
+ * `json` alike, so that the record can be shown to anyone.  0 or
+ * -DRUKBOX_ENOMEM (the record is then unchanged). */
+int drukbox_host_strip_private_key(drukbox_host *host);
+
+/* POST /hosts with a body made earlier by drukbox_create_body() — how a
+ * create interrupted by a crash is resumed with exactly the same request.
+ * The body must be a JSON object (else -DRUKBOX_EINVAL, nothing sent). */
+int drukbox_host_create_json(drukbox_client *client, const char *body,
+			     const char *idempotency_key, drukbox_host **out);
+
+/* POST /hosts.  Blocks until the host is active (the service provisions
+ * inline) or the timeout runs out.  opts may be NULL (all defaults). */
+int drukbox_host_create(drukbox_client *client,
+			const drukbox_create_opts *opts, drukbox_host **out);
+
+int drukbox_host_get(drukbox_client *client, const char *id,
+		     drukbox_host **out);
+
+/* GET /hosts.  The record type already owns the name drukbox_host_list
+ * (C has one namespace for typedefs and functions), so the function is
+ * drukbox_host_list_get(); the function-like macro keeps the call spelling
+ * drukbox_host_list(client, &out) working, while `drukbox_host_list *`
+ * (not followed by '(') still names the type. */
+int drukbox_host_list_get(drukbox_client *client, drukbox_host_list **out);
+#define drukbox_host_list(client, out) drukbox_host_list_get((client), (out))
+
+/* POST /hosts/{id}/renew; expires_at NULL extends by the default lease. */
+int drukbox_host_renew(drukbox_client *client, const char *id,
+		       const char *expires_at, drukbox_host **out);
+
+int drukbox_host_delete(drukbox_client *client, const char *id);
+
+int drukbox_doctor_get(drukbox_client *client, drukbox_doctor **out);
+
+/* GET /healthz (no auth): 0 when the service answers 200 {"status":"ok"}. */
+int drukbox_healthz(drukbox_client *client);
+
+/* HTTP proxies. headers: header_count name/value pairs (at least one). */
+int drukbox_proxy_create(drukbox_client *client, const char *name,
+			 const char *target, const drukbox_env_var *headers,
+			 size_t header_count);
+int drukbox_proxy_delete(drukbox_client *client, const char *name);
+int drukbox_proxy_attach(drukbox_client *client, const char *name,
+			 const char *host_id);
+int drukbox_proxy_detach(drukbox_client *client, const char *name,
+			 const char *host_id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

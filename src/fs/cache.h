@@ -1,0 +1,142 @@
+/*
+ * The cache of API calls that every read is served from.
+ *
+ *  - The host list: one GET /hosts per TTL window at most, fetched by a
+ *    worker thread on demand; readers share immutable, reference-counted
+ *    snapshots, so a reader never sees a half-updated list and never holds
+ *    a lock while it renders.
+ *  - Hosts looked up by id that the list lacks: one GET /hosts/{id} each,
+ *    positive and negative answers kept for a TTL.
+ *  - The doctor report, with its own TTL.
+ *  - An overlay of local mutations (a create's answer, a delete) that is
+ *    applied to every list fetched before the mutation, so that a slow
+ *    list fetch can never bring back a deleted host or an old state.
+ *
+ * Layering: the cache calls the client (libdrukbox) and nothing above it;
+ * it reports changes upward through the `changed` callback, which the
+ * filesystem turns into kernel invalidations.
+ */
+#ifndef DRUKFS_CACHE_H
+#define DRUKFS_CACHE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <drukbox/drukbox.h>
+
+#include "log.h"
+
+/* A host record shared between snapshots and readers. */
+typedef struct drukfs_rec {
+	atomic_int ref;
+	drukbox_host *host;
+} drukfs_rec;
+
+/* Wraps host (taking ownership) in a record with one reference.  NULL on
+ * ENOMEM (host is then freed). */
+drukfs_rec *drukfs_rec_new(drukbox_host *host);
+drukfs_rec *drukfs_rec_ref(drukfs_rec *r);
+void drukfs_rec_unref(drukfs_rec *r);
+
+/* An immutable host list. */
+typedef struct drukfs_snapshot {
+	atomic_int ref;
+	size_t count;
+	drukfs_rec **recs;      /* service order: newest first */
+	double fetched_at;      /* monotonic seconds */
+	uint64_t generation;
+	void *index;            /* private: id -> rec */
+} drukfs_snapshot;
+
+void drukfs_snapshot_unref(drukfs_snapshot *s);
+
+/* The record with `id` in s, borrowed (valid while s is held), or NULL. */
+drukfs_rec *drukfs_snapshot_find(const drukfs_snapshot *s, const char *id);
+
+typedef struct drukfs_cache drukfs_cache;
+
+/* Called (from a cache thread, no lock held) when the record of host `id`
+ * changed or disappeared. */
+typedef void (*drukfs_changed_fn)(void *ctx, const char *id);
+
+typedef struct drukfs_cache_opts {
+	double ttl;             /* host list and per-id answers, seconds */
+	double doctor_ttl;
+	double timeout;         /* the client's request timeout */
+	double grace;           /* how long a reader with stale data waits
+				   for a refresh before it is served stale */
+	drukfs_changed_fn changed;
+	void *changed_ctx;
+} drukfs_cache_opts;
+
+/* The cache.  Starts its list worker thread.  0 or -errno. */
+int drukfs_cache_new(drukfs_cache **out, drukbox_client *client,
+		     drukfs_log *log, const drukfs_cache_opts *opts);
+void drukfs_cache_free(drukfs_cache *c);
+
+/* The current host list, refreshed per the policy in freshness.h.
+ * 0 with *out (the caller unrefs), or the negative errno of the failure
+ * that left no data at all. */
+int drukfs_cache_list(drukfs_cache *c, drukfs_snapshot **out);
+
+/* Installs a list the caller fetched itself (the mount-time check), as if
+ * the cache had fetched it now.  Takes ownership of list.  0 or
+ * -ENOMEM. */
+int drukfs_cache_prime(drukfs_cache *c, drukbox_host_list *list);
+
+/* The record of host `id`: from the list, else one GET /hosts/{id} (the
+ * answer, found or not, kept for a TTL).  0 with *out (caller unrefs),
+ * -ENOENT, or the negative errno of a failure. */
+int drukfs_cache_get(drukfs_cache *c, const char *id, drukfs_rec **out);
+
+/* Forces the next read of the list to fetch (a waiter polling). */
+void drukfs_cache_expire(drukfs_cache *c);
+
+/* Applies a local mutation: `host` (ownership taken, may be NULL for a
+ * delete) replaces or removes host `id` in the current list and in every
+ * list still being fetched.  0 or -ENOMEM. */
+int drukfs_cache_apply(drukfs_cache *c, const char *id, drukbox_host *host);
+
+/* Drops every cached answer (.drukfs/refresh, SIGHUP). */
+void drukfs_cache_drop(drukfs_cache *c);
+
+/* The doctor report (shared; caller unrefs with drukfs_doctor_unref), or
+ * a negative errno with no report. */
+typedef struct drukfs_doctor_ref {
+	atomic_int ref;
+	drukbox_doctor *doctor;
+} drukfs_doctor_ref;
+int drukfs_cache_doctor(drukfs_cache *c, drukfs_doctor_ref **out);
+void drukfs_doctor_unref(drukfs_doctor_ref *d);
+
+/* What the doctor file says about drukfs's own view. */
+typedef struct drukfs_cache_status {
+	int reachable;          /* 1, 0, -1 unknown */
+	int token_accepted;     /* 1, 0, -1 unknown */
+	double list_age;        /* seconds; < 0 none */
+	size_t host_count;
+	char last_error[DRUKBOX_DETAIL_MAX + 64];
+} drukfs_cache_status;
+void drukfs_cache_status_get(drukfs_cache *c, drukfs_cache_status *out);
+
+/* Counters for .drukfs/stats. */
+enum drukfs_route {
+	ROUTE_LIST, ROUTE_GET, ROUTE_CREATE, ROUTE_DELETE, ROUTE_RENEW,
+	ROUTE_DOCTOR, ROUTE_HEALTHZ, ROUTE_COUNT
+};
+typedef struct drukfs_cache_stats {
+	uint64_t requests[ROUTE_COUNT];
+	uint64_t failures[ROUTE_COUNT];
+	uint64_t hits, misses, stale_served;
+	double last_refresh_age; /* seconds; < 0 never */
+} drukfs_cache_stats;
+void drukfs_cache_stats_get(drukfs_cache *c, drukfs_cache_stats *out);
+
+/* Counts a request made outside the cache (creates, deletes, ...). */
+void drukfs_cache_count(drukfs_cache *c, enum drukfs_route route, int failed);
+
+/* Monotonic seconds. */
+double drukfs_now(void);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * The filesystem: libfuse's low-level operations over the handles, the
+ * cache and the renderers.
+ *
+ * Why the low-level API: reads of `wait` are answered later from another
+ * thread (fuse_reply_* after the handler returned), so a hundred blocked
+ * waits cost a hundred list entries, not a hundred worker threads; and the
+ * inode numbers (tree.h) and kernel invalidations are ours to control.
+ */
+#ifndef DRUKFS_FS_H
+#define DRUKFS_FS_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "cache.h"
+#include "handles.h"
+#include "log.h"
+#include "state.h"
+#include "tree.h"
+
+typedef struct drukfs_fs {
+	struct fuse_session *se;
+	drukbox_client *client;
+	drukfs_cache *cache;
+	drukfs_handles *handles;
+	drukfs_state *state;
+	drukfs_log *log;
+	drukfs_tree *tree;
+	const char *url;
+	uid_t uid;
+	gid_t gid;
+	double ttl;             /* kernel entry/attr timeouts */
+	time_t started;
+	atomic_uint_fast64_t next_wait;
+
+	/* Kernel invalidations are sent from their own thread: never from a
+	 * handler, and never from a thread a handler may wait for. */
+	pthread_mutex_t nlock;
+	pthread_cond_t ncond;
+	char **nq;
+	size_t nq_len;
+	int nstop;
+	pthread_t notifier;
+	int notifier_started;
+} drukfs_fs;
+
+extern const struct fuse_lowlevel_ops drukfs_ops;
+
+/* Starts / stops the invalidation thread.  0 or -errno. */
+int drukfs_fs_notifier_start(drukfs_fs *fs);
+void drukfs_fs_notifier_stop(drukfs_fs *fs);
+
+/* The handles' change callback: queues the kernel invalidations for
+ * hosts/<handle> and the files below it. */
+void drukfs_fs_changed(void *fs, const char *handle);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * A string-keyed hash map: open addressing, linear probing, power-of-two
+ * capacity, grown at 70% load.  Keys are copied in; values are the
+ * caller's.  Not thread-safe: the owner locks.
+ */
+#ifndef DRUKFS_STRMAP_H
+#define DRUKFS_STRMAP_H
+
+#include <stddef.h>
+
+typedef struct strmap_slot {
+	char *key;      /* NULL: empty; STRMAP_TOMB: deleted */
+	void *value;
+} strmap_slot;
+
+typedef struct strmap {
+	strmap_slot *slots;
+	size_t cap;     /* 0 or a power of two */
+	size_t used;    /* live keys */
+	size_t filled;  /* live keys + tombstones */
+} strmap;
+
+#define STRMAP_INIT {NULL, 0, 0, 0}
+
+/* The value for key, or NULL. */
+void *strmap_get(const strmap *m, const char *key);
+
+/* Sets key to value (replacing).  *old gets the replaced value or NULL
+ * (old may be NULL).  0 or -ENOMEM (map unchanged). */
+int strmap_put(strmap *m, const char *key, void *value, void **old);
+
+/* Removes key; returns its value or NULL. */
+void *strmap_del(strmap *m, const char *key);
+
+/* Frees the map's own memory (keys, table), not the values. */
+void strmap_clear(strmap *m);
+
+/* Iteration: for (size_t i = 0; strmap_next(m, &i, &k, &v);) ... */
+int strmap_next(const strmap *m, size_t *pos, const char **key, void **value);
+
+#endif
