@@ -59,6 +59,7 @@ struct drukfs_cache {
 	char last_error[DRUKBOX_DETAIL_MAX + 64];
 	drukfs_cache_stats stats;
 	double last_refresh;
+	double rtt;             /* smoothed seconds; < 0 unknown */
 };
 
 double drukfs_now(void)
@@ -205,6 +206,22 @@ static void note_success(drukfs_cache *c)
 {
 	c->reachable = 1;
 	c->token_ok = 1;
+}
+
+/* Folds one response time into the smoothed one (lock held). */
+static void note_rtt(drukfs_cache *c, double seconds)
+{
+	c->rtt = c->rtt < 0 ? seconds : 0.75 * c->rtt + 0.25 * seconds;
+}
+
+double drukfs_cache_rtt(drukfs_cache *c)
+{
+	double rtt;
+
+	pthread_mutex_lock(&c->lock);
+	rtt = c->rtt;
+	pthread_mutex_unlock(&c->lock);
+	return rtt;
 }
 
 static void count_request(drukfs_cache *c, enum drukfs_route r, int failed)
@@ -390,6 +407,7 @@ static void *list_fetch_thread(void *arg)
 	rc = drukbox_host_list(c->client, &list);
 
 	pthread_mutex_lock(&c->lock);
+	note_rtt(c, drukfs_now() - started);
 	count_request(c, ROUTE_LIST, rc < 0);
 	if (rc < 0) {
 		const drukbox_error *e = drukbox_error_last();
@@ -420,6 +438,7 @@ static void *doctor_fetch_thread(void *arg)
 	drukfs_cache *c = arg;
 	drukbox_doctor *d = NULL;
 	drukfs_doctor_ref *ref = NULL;
+	double started = drukfs_now();
 	int rc = drukbox_doctor_get(c->client, &d);
 
 	if (rc == 0) {
@@ -433,6 +452,7 @@ static void *doctor_fetch_thread(void *arg)
 		}
 	}
 	pthread_mutex_lock(&c->lock);
+	note_rtt(c, drukfs_now() - started);
 	count_request(c, ROUTE_DOCTOR, rc < 0);
 	if (rc < 0) {
 		c->doctor_err = -drukbox_err_errno(rc);
@@ -535,12 +555,14 @@ int drukfs_cache_list(drukfs_cache *c, drukfs_snapshot **out)
 	return rc;
 }
 
-int drukfs_cache_prime(drukfs_cache *c, drukbox_host_list *list)
+int drukfs_cache_prime(drukfs_cache *c, drukbox_host_list *list,
+		       double seconds)
 {
 	changed_list cl = { NULL, 0 };
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
+	note_rtt(c, seconds);
 	c->list_f.attempt_at = drukfs_now();
 	count_request(c, ROUTE_LIST, 0);
 	note_success(c);
@@ -585,8 +607,10 @@ int drukfs_cache_get(drukfs_cache *c, const char *id, drukfs_rec **out)
 	if (known >= 0)
 		return known ? 0 : -ENOENT;
 
+	double started = drukfs_now();
 	rc = drukbox_host_get(c->client, id, &h);
 	pthread_mutex_lock(&c->lock);
+	note_rtt(c, drukfs_now() - started);
 	count_request(c, ROUTE_GET, rc < 0 && rc != -DRUKBOX_ENOTFOUND);
 	if (rc == 0) {
 		drukfs_rec *r = drukfs_rec_new(h);
@@ -733,6 +757,7 @@ int drukfs_cache_new(drukfs_cache **out, drukbox_client *client,
 	c->reachable = -1;
 	c->token_ok = -1;
 	c->last_refresh = -1;
+	c->rtt = -1;
 	*out = c;
 	return 0;
 }

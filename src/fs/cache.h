@@ -80,10 +80,16 @@ void drukfs_cache_free(drukfs_cache *c);
  * that left no data at all. */
 int drukfs_cache_list(drukfs_cache *c, drukfs_snapshot **out);
 
-/* Installs a list the caller fetched itself (the mount-time check), as if
- * the cache had fetched it now.  Takes ownership of list.  0 or
+/* Installs a list the caller fetched itself (the mount-time check, which
+ * took `seconds`), as if the cache had fetched it now.  Takes ownership of list.  0 or
  * -ENOMEM. */
-int drukfs_cache_prime(drukfs_cache *c, drukbox_host_list *list);
+int drukfs_cache_prime(drukfs_cache *c, drukbox_host_list *list,
+		       double seconds);
+
+/* A smoothed response time of the service's quick requests (list, get,
+ * doctor), in seconds; < 0 before the first one.  It tells mkdir and
+ * rmdir how long a rejection takes to arrive. */
+double drukfs_cache_rtt(drukfs_cache *c);
 
 /* The record of host `id`: from the list, else one GET /hosts/{id} (the
  * answer, found or not, kept for a TTL).  0 with *out (caller unrefs),

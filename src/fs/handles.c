@@ -79,6 +79,21 @@ static double mono_deadline(double seconds, struct timespec *ts)
 	return t;
 }
 
+/* How long mkdir and rmdir wait for an answer.  The kernel holds hosts/
+ * locked while they run, so every other mkdir, rmdir and new lookup there
+ * waits too: stop waiting once a rejection would have arrived — ten times
+ * the service's recent response time, at least 250 ms — and never later
+ * than mkdir_wait. */
+static double answer_window(drukfs_handles *h)
+{
+	double rtt = drukfs_cache_rtt(h->cache);
+	double w = h->opts.mkdir_wait;
+
+	if (rtt >= 0 && 10 * rtt + 0.25 < w)
+		w = 10 * rtt + 0.25;
+	return w;
+}
+
 /* Waits on h->cond until *flag becomes zero or `seconds` pass. */
 static void wait_window(drukfs_handles *h, const int *flag, double seconds)
 {
@@ -678,6 +693,7 @@ static int create_body(drukfs_handles *h, const char *name, char **body)
 /* Registers ln and waits for the worker's fast answer.  0 or -errno. */
 static int create_and_wait(drukfs_handles *h, lname *ln)
 {
+	double window = answer_window(h);
 	int rc;
 
 	pthread_mutex_lock(&h->lock);
@@ -691,7 +707,7 @@ static int create_and_wait(drukfs_handles *h, lname *ln)
 	rc = start_create(h, ln);
 	pthread_mutex_lock(&h->lock);
 	if (rc == 0)
-		wait_window(h, &ln->window_open, h->opts.mkdir_wait);
+		wait_window(h, &ln->window_open, window);
 	ln->window_open = 0;
 	if (rc == 0 && ln->st == LN_FAILED)
 		rc = -ln->err;
@@ -834,6 +850,9 @@ static int delete_target(drukfs_handles *h, delete_job *j)
 {
 	lname *ln = strmap_get(&h->names, j->handle);
 
+	/* hosts/<id> of a host that has a local name is that name. */
+	if (!ln)
+		ln = strmap_get(&h->by_id, j->handle);
 	if (!ln)
 		return strmap_get(&h->hidden, j->handle) ? -ENOENT : 0;
 	if (ln->deleting)
@@ -853,6 +872,7 @@ static int delete_target(drukfs_handles *h, delete_job *j)
 
 static int delete_and_wait(drukfs_handles *h, delete_job *j)
 {
+	double window = answer_window(h);
 	int rc;
 
 	pthread_mutex_lock(&h->lock);
@@ -867,7 +887,7 @@ static int delete_and_wait(drukfs_handles *h, delete_job *j)
 		set_hidden(h, j, 0);
 		j->refs = 1;
 	} else {
-		wait_window(h, &j->window_open, h->opts.mkdir_wait);
+		wait_window(h, &j->window_open, window);
 		j->window_open = 0;
 		if (j->done)
 			rc = -j->err;

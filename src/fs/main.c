@@ -75,9 +75,11 @@ static int check_service(drukfs_main *m)
 	drukbox_host_list *list = NULL;
 	const drukbox_error *e;
 	const char *url = drukbox_client_url(m->fs.client);
+	double started = drukfs_now();
 
 	if (drukbox_host_list(m->fs.client, &list) == 0)
-		return drukfs_cache_prime(m->fs.cache, list) < 0 ? -1 : 0;
+		return drukfs_cache_prime(m->fs.cache, list,
+					  drukfs_now() - started) < 0 ? -1 : 0;
 	e = drukbox_error_last();
 	switch (e->code) {
 	case DRUKBOX_EAUTH:
