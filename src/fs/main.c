@@ -11,6 +11,7 @@
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ typedef struct drukfs_main {
 	drukfs_fs fs;
 	char *token;
 	char *state_dir;
+	int max_threads_given;  /* -o max_threads= was on the command line */
 } drukfs_main;
 
 static void cache_changed(void *arg, const char *id)
@@ -113,7 +115,9 @@ static int open_state(drukfs_main *m)
 	if (rc < 0)
 		fprintf(stderr, "drukfs: state directory %s: %s%s\n",
 			m->state_dir ? m->state_dir : "(none)", strerror(-rc),
-			rc == -EPERM ? " (it must be ours and mode 0700)" : "");
+			rc == -EPERM ? " (it must be ours and mode 0700)" :
+			rc == -EBUSY ? " (another drukfs uses it: give this mount "
+				       "its own -o state_dir)" : "");
 	return rc;
 }
 
@@ -204,8 +208,9 @@ static int run_loop(drukfs_main *m)
 	if (!cfg)
 		return -ENOMEM;
 	fuse_loop_cfg_set_clone_fd(cfg, (unsigned)m->cmd.clone_fd);
-	fuse_loop_cfg_set_idle_threads(cfg, m->cmd.max_idle_threads);
-	fuse_loop_cfg_set_max_threads(cfg, m->cmd.max_threads ?
+	if (m->cmd.max_idle_threads != UINT_MAX)
+		fuse_loop_cfg_set_idle_threads(cfg, m->cmd.max_idle_threads);
+	fuse_loop_cfg_set_max_threads(cfg, m->max_threads_given ?
 						   m->cmd.max_threads : MAX_THREADS);
 	rc = fuse_session_loop_mt(m->fs.se, cfg);
 	fuse_loop_cfg_destroy(cfg);
@@ -277,7 +282,9 @@ static int serve(drukfs_main *m, struct fuse_args *args)
 		goto out_unmount;
 	drukfs_log_add(fs->log, time(NULL), "mounted %s on %s", fs->url,
 		       m->cmd.mountpoint);
-	rc = run_loop(m) == 0 ? 0 : 1;
+	/* The loop returns the number of a signal that ended it (SIGTERM,
+	 * SIGINT): a clean unmount, not a failure. */
+	rc = run_loop(m) < 0 ? 1 : 0;
 out_unmount:
 	fuse_session_unmount(fs->se);
 out_signals:
@@ -319,6 +326,9 @@ int main(int argc, char *argv[])
 	int rc = 1;
 
 	memset(&m, 0, sizeof(m));
+	for (int i = 1; i < argc; i++)
+		if (strstr(argv[i], "max_threads="))
+			m.max_threads_given = 1;
 	if (drukfs_options_parse(&args, &m.opts) < 0)
 		goto out;
 	if (m.opts.show_version) {

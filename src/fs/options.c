@@ -6,6 +6,7 @@
 #define FUSE_USE_VERSION 312
 #include "options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -79,7 +80,7 @@ void drukfs_usage(const char *prog)
 "\n"
 "examples:\n"
 "    export SANDBOX_SERVICE_URL=https://svc.example/drukbox\n"
-"    drukfs -o token_file=~/.config/drukbox/token /mnt/drukbox\n"
+"    drukfs -o token_file=$HOME/.config/drukbox/token /mnt/drukbox\n"
 "    mkdir /mnt/drukbox/hosts/run-42 && cat /mnt/drukbox/hosts/run-42/wait\n"
 "    cat /mnt/drukbox/hosts/run-42/external_ssh_host\n"
 "    rmdir /mnt/drukbox/hosts/run-42\n"
@@ -151,8 +152,12 @@ int drukfs_parse_seconds(const char *s, double max, double *out)
 	char *end;
 	double v;
 
-	if (!s || !*s)
+	/* Plain decimal only: strtod would also take " 2" and "0x10". */
+	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
 		return -EINVAL;
+	for (const char *p = s; *p; p++)
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || *end || !isfinite(v) || v < 0 || v > max)
@@ -170,7 +175,7 @@ int drukfs_parse_lease(const char *s, long *out)
 		*out = -1;
 		return 0;
 	}
-	if (!s || !*s || *s == '-' || *s == '+')
+	if (!s || !isdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
 	v = strtol(s, &end, 10);
@@ -336,9 +341,11 @@ int drukfs_settings_from(drukfs_settings *s, const drukfs_options *o)
 		return bad("lease", o->lease, "expected SECONDS or permanent");
 	if (o->disk_gb) {
 		char *end;
-		long long v = strtoll(o->disk_gb, &end, 10);
+		long long v;
 
-		if (*o->disk_gb == '\0' || *end || v < 1)
+		errno = 0;
+		v = strtoll(o->disk_gb, &end, 10);
+		if (!isdigit((unsigned char)*o->disk_gb) || *end || errno || v < 1)
 			return bad("disk_gb", o->disk_gb,
 				   "expected a whole number >= 1");
 		s->disk_gb = v;

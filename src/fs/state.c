@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -623,6 +624,10 @@ int drukfs_state_open(drukfs_state **out, const char *dir, const char *url)
 		goto out;
 	}
 	rc = check_private(st->fd);
+	/* One mount per state directory: two would each keep their own view
+	 * of the names and resume each other's creates. */
+	if (rc == 0 && flock(st->fd, LOCK_EX | LOCK_NB) < 0)
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
 	if (rc == 0)
 		rc = prepare_names(st->fd);
 	if (rc < 0)

@@ -34,7 +34,9 @@ int drukfs_state_default_dir(char **out, const char *url);
 
 /* Opens (creating with mode 0700, parents too) the state directory and
  * writes `url`.  Refuses a directory that is group/world accessible or not
- * owned by us (-EPERM) — it will hold private keys. */
+ * owned by us (-EPERM) — it will hold private keys — and one that another
+ * drukfs holds open (-EBUSY: an flock on the directory, released when
+ * `st` is freed or the process ends). */
 int drukfs_state_open(drukfs_state **out, const char *dir, const char *url);
 void drukfs_state_free(drukfs_state *st);
 const char *drukfs_state_dir(const drukfs_state *st);
