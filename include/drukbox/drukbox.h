@@ -285,13 +285,9 @@ int drukbox_host_create(drukbox_client *client,
 int drukbox_host_get(drukbox_client *client, const char *id,
 		     drukbox_host **out);
 
-/* GET /hosts.  The record type already owns the name drukbox_host_list
- * (C has one namespace for typedefs and functions), so the function is
- * drukbox_host_list_get(); the function-like macro keeps the call spelling
- * drukbox_host_list(client, &out) working, while `drukbox_host_list *`
- * (not followed by '(') still names the type. */
+/* GET /hosts: every host, newest first.  (`drukbox_host_list` names the
+ * result type, hence the _get.) */
 int drukbox_host_list_get(drukbox_client *client, drukbox_host_list **out);
-#define drukbox_host_list(client, out) drukbox_host_list_get((client), (out))
 
 /* POST /hosts/{id}/renew; expires_at NULL extends by the default lease. */
 int drukbox_host_renew(drukbox_client *client, const char *id,

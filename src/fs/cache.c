@@ -404,7 +404,7 @@ static void *list_fetch_thread(void *arg)
 	started = c->list_f.attempt_at;
 	pthread_mutex_unlock(&c->lock);
 
-	rc = drukbox_host_list(c->client, &list);
+	rc = drukbox_host_list_get(c->client, &list);
 
 	pthread_mutex_lock(&c->lock);
 	note_rtt(c, drukfs_now() - started);

@@ -79,7 +79,7 @@ static int check_service(drukfs_main *m)
 	const char *url = drukbox_client_url(m->fs.client);
 	double started = drukfs_now();
 
-	if (drukbox_host_list(m->fs.client, &list) == 0)
+	if (drukbox_host_list_get(m->fs.client, &list) == 0)
 		return drukfs_cache_prime(m->fs.cache, list,
 					  drukfs_now() - started) < 0 ? -1 : 0;
 	e = drukbox_error_last();

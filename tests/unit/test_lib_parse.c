@@ -1,0 +1,682 @@
+/*
+ * test_lib_parse.c — the pure parts of libdrukbox: record parsers, the
+ * request bodies it builds, and the record helpers.  No server, no I/O.
+ *
+ * Bodies are compared as whole strings: the exact bytes sent are the
+ * contract (an omitted field absent, a permanent host "expires_at": null).
+ */
+#include <drukbox/drukbox.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cunit_main.h"
+
+#define FULL_RECORD                                                        \
+	"{\"id\": \"0190a0b0-0000-7000-8000-000000000001\","                 \
+	" \"name\": \"sb-0123456789ab\", \"status\": \"active\","            \
+	" \"provider\": \"docker\", \"image\": \"debian-12\","               \
+	" \"instance_type\": \"small\", \"disk_gb\": 20,"                    \
+	" \"external_ssh_host\": \"198.51.100.7\", \"external_ssh_port\": 2222," \
+	" \"ssh_username\": \"root\", \"internal_ssh_host\": \"sb.tail\","    \
+	" \"known_hosts\": \"[198.51.100.7]:2222 ssh-ed25519 AAAA\\n\","      \
+	" \"tailscale_device_id\": \"ts-1\","                                \
+	" \"private_key\": \"-----BEGIN OPENSSH PRIVATE KEY-----\\nabc\\n\"," \
+	" \"last_error\": \"\", \"created_at\": \"2025-01-01T00:00:00+00:00\"," \
+	" \"updated_at\": \"2025-01-01T00:00:05+00:00\","                     \
+	" \"activated_at\": \"2025-01-01T00:00:04+00:00\","                   \
+	" \"expires_at\": null}"
+
+/* Parses text (strlen) and returns the host, or NULL with rc stored. */
+static drukbox_host *parse(const char *text, int *rc)
+{
+	drukbox_host *host = (drukbox_host *)1;
+
+	*rc = drukbox_host_parse(&host, text, strlen(text));
+	if (*rc)
+		CU_ASSERT_PTR_NULL(host); /* *out is NULL on failure */
+	return *rc ? NULL : host;
+}
+
+/* ---- host parser -------------------------------------------------------- */
+
+static void test_host_full_record(void)
+{
+	int rc;
+	drukbox_host *h = parse(FULL_RECORD, &rc);
+
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	CU_ASSERT_STRING_EQUAL(h->id, "0190a0b0-0000-7000-8000-000000000001");
+	CU_ASSERT_STRING_EQUAL(h->name, "sb-0123456789ab");
+	CU_ASSERT_STRING_EQUAL(h->status, "active");
+	CU_ASSERT_STRING_EQUAL(h->provider, "docker");
+	CU_ASSERT_STRING_EQUAL(h->image, "debian-12");
+	CU_ASSERT_STRING_EQUAL(h->instance_type, "small");
+	CU_ASSERT(h->has_disk_gb);
+	CU_ASSERT_EQUAL(h->disk_gb, 20);
+	CU_ASSERT_STRING_EQUAL(h->external_ssh_host, "198.51.100.7");
+	CU_ASSERT_EQUAL(h->external_ssh_port, 2222);
+	CU_ASSERT_STRING_EQUAL(h->ssh_username, "root");
+	CU_ASSERT_STRING_EQUAL(h->internal_ssh_host, "sb.tail");
+	CU_ASSERT_STRING_EQUAL(h->known_hosts,
+			       "[198.51.100.7]:2222 ssh-ed25519 AAAA\n");
+	CU_ASSERT_STRING_EQUAL(h->tailscale_device_id, "ts-1");
+	CU_ASSERT_STRING_EQUAL(h->private_key,
+			       "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n");
+	CU_ASSERT_STRING_EQUAL(h->last_error, "");
+	CU_ASSERT_STRING_EQUAL(h->created_at, "2025-01-01T00:00:00+00:00");
+	CU_ASSERT_STRING_EQUAL(h->updated_at, "2025-01-01T00:00:05+00:00");
+	CU_ASSERT_STRING_EQUAL(h->activated_at, "2025-01-01T00:00:04+00:00");
+	CU_ASSERT_PTR_NULL(h->expires_at);
+	CU_ASSERT_EQUAL(drukbox_error_last()->code, DRUKBOX_OK);
+	drukbox_host_free(h);
+}
+
+/* The json member: pretty-printed, newline-terminated, reparses to the
+ * same record, slashes not escaped, one field a line. */
+static void test_host_json_member(void)
+{
+	int rc;
+	drukbox_host *h = parse(FULL_RECORD, &rc), *again = NULL;
+	size_t len;
+
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h->json);
+	len = strlen(h->json);
+	CU_ASSERT(len > 2 && h->json[len - 1] == '\n' && h->json[len - 2] == '}');
+	CU_ASSERT(strncmp(h->json, "{\n  \"id\": \"0190a0b0", 19) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h->json, "\n  \"expires_at\": null\n"));
+	CU_ASSERT_PTR_NULL(strstr(h->json, "\\/"));
+	CU_ASSERT_EQUAL(drukbox_host_parse(&again, h->json, len), 0);
+	CU_ASSERT_STRING_EQUAL(again->json, h->json);
+	CU_ASSERT_STRING_EQUAL(again->known_hosts, h->known_hosts);
+	drukbox_host_free(again);
+	drukbox_host_free(h);
+}
+
+/* Older servers lack most fields: only id is required. */
+static void test_host_missing_optional_fields(void)
+{
+	int rc;
+	drukbox_host *h = parse("{\"id\": \"x\"}", &rc);
+
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(h->id, "x");
+	CU_ASSERT_PTR_NULL(h->name);
+	CU_ASSERT_PTR_NULL(h->status);
+	CU_ASSERT_PTR_NULL(h->provider);
+	CU_ASSERT_PTR_NULL(h->instance_type);
+	CU_ASSERT_FALSE(h->has_disk_gb);
+	CU_ASSERT_EQUAL(h->external_ssh_port, 22);
+	CU_ASSERT_PTR_NULL(h->known_hosts);
+	CU_ASSERT_PTR_NULL(h->private_key);
+	CU_ASSERT_PTR_NULL(h->expires_at);
+	CU_ASSERT_STRING_EQUAL(h->json, "{\n  \"id\": \"x\"\n}\n");
+	drukbox_host_free(h);
+}
+
+static void test_host_nulls(void)
+{
+	int rc;
+	drukbox_host *h = parse(
+		"{\"id\": \"x\", \"name\": null, \"status\": null, "
+		"\"provider\": null, \"image\": null, \"instance_type\": null, "
+		"\"disk_gb\": null, \"external_ssh_host\": null, "
+		"\"external_ssh_port\": null, \"ssh_username\": null, "
+		"\"internal_ssh_host\": null, \"known_hosts\": null, "
+		"\"tailscale_device_id\": null, \"private_key\": null, "
+		"\"last_error\": null, \"created_at\": null, "
+		"\"updated_at\": null, \"activated_at\": null, "
+		"\"expires_at\": null}", &rc);
+
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NULL(h->name);
+	CU_ASSERT_PTR_NULL(h->instance_type);
+	CU_ASSERT_FALSE(h->has_disk_gb);
+	CU_ASSERT_EQUAL(h->external_ssh_port, 22);
+	CU_ASSERT_PTR_NULL(h->internal_ssh_host);
+	CU_ASSERT_PTR_NULL(h->activated_at);
+	CU_ASSERT_PTR_NULL(h->expires_at);
+	drukbox_host_free(h);
+}
+
+static void test_host_unknown_fields_kept_in_json(void)
+{
+	int rc;
+	drukbox_host *h = parse("{\"id\": \"x\", \"future\": {\"a\": [1, 2]},"
+				" \"zone\": \"eu\"}", &rc);
+
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h->json, "\"future\": {"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h->json, "\"zone\": \"eu\""));
+	drukbox_host_free(h);
+}
+
+/* Every known field with the wrong JSON type is EPROTOCOL naming it. */
+static void test_host_wrong_types(void)
+{
+	static const char *const cases[][2] = {
+		{ "{\"id\": 7}", "id" },
+		{ "{\"id\": \"x\", \"name\": 1}", "name" },
+		{ "{\"id\": \"x\", \"status\": true}", "status" },
+		{ "{\"id\": \"x\", \"provider\": []}", "provider" },
+		{ "{\"id\": \"x\", \"image\": {}}", "image" },
+		{ "{\"id\": \"x\", \"instance_type\": 2}", "instance_type" },
+		{ "{\"id\": \"x\", \"disk_gb\": \"20\"}", "disk_gb" },
+		{ "{\"id\": \"x\", \"disk_gb\": 20.5}", "disk_gb" },
+		{ "{\"id\": \"x\", \"external_ssh_host\": 1}",
+		  "external_ssh_host" },
+		{ "{\"id\": \"x\", \"external_ssh_port\": \"22\"}",
+		  "external_ssh_port" },
+		{ "{\"id\": \"x\", \"external_ssh_port\": 70000}",
+		  "external_ssh_port" },
+		{ "{\"id\": \"x\", \"ssh_username\": false}", "ssh_username" },
+		{ "{\"id\": \"x\", \"known_hosts\": [\"a\"]}", "known_hosts" },
+		{ "{\"id\": \"x\", \"private_key\": 0}", "private_key" },
+		{ "{\"id\": \"x\", \"last_error\": {}}", "last_error" },
+		{ "{\"id\": \"x\", \"expires_at\": 1700000000}", "expires_at" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+		drukbox_host *h = parse(cases[i][0], &rc);
+		char quoted[64];
+
+		snprintf(quoted, sizeof(quoted), "\"%s\"", cases[i][1]);
+		CU_ASSERT_EQUAL(rc, -DRUKBOX_EPROTOCOL);
+		CU_ASSERT_EQUAL(drukbox_error_last()->code, DRUKBOX_EPROTOCOL);
+		if (!strstr(drukbox_error_last()->detail, quoted))
+			fprintf(stderr, "%s: detail \"%s\"\n", cases[i][0],
+				drukbox_error_last()->detail);
+		CU_ASSERT_PTR_NOT_NULL(strstr(drukbox_error_last()->detail,
+					      quoted));
+		drukbox_host_free(h);
+	}
+}
+
+static void test_host_id_required(void)
+{
+	static const char *const cases[] = {
+		"{}", "{\"id\": \"\"}", "{\"id\": null}", "{\"name\": \"a\"}",
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+
+		CU_ASSERT_PTR_NULL(parse(cases[i], &rc));
+		CU_ASSERT_EQUAL(rc, -DRUKBOX_EPROTOCOL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(drukbox_error_last()->detail,
+					      "\"id\""));
+	}
+}
+
+static void test_host_not_an_object(void)
+{
+	static const char *const cases[] = {
+		"[]", "\"x\"", "null", "42 ", "true", "[{\"id\": \"x\"}]",
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+
+		CU_ASSERT_PTR_NULL(parse(cases[i], &rc));
+		CU_ASSERT_EQUAL(rc, -DRUKBOX_EPROTOCOL);
+	}
+}
+
+static void test_host_not_json(void)
+{
+	static const char *const cases[] = {
+		"", "   ", "<html>502 Bad Gateway</html>", "{\"id\": \"x\"",
+		"{\"id\": \"x\",}", "{'id': 'x'}", "{\"id\": \"\xff\"}",
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+
+		CU_ASSERT_PTR_NULL(parse(cases[i], &rc));
+		CU_ASSERT_EQUAL(rc, -DRUKBOX_EPROTOCOL);
+	}
+	/* a length that cuts a valid document is a truncated document */
+	{
+		drukbox_host *h = NULL;
+
+		CU_ASSERT_EQUAL(drukbox_host_parse(&h, "{\"id\": \"x\"}", 8),
+				-DRUKBOX_EPROTOCOL);
+		CU_ASSERT_PTR_NULL(h);
+	}
+}
+
+/* 10 000 nested arrays must be refused, not recursed into. */
+static void test_host_depth_bomb(void)
+{
+	enum { DEPTH = 10000 };
+	static char text[2 * DEPTH + 32];
+	drukbox_host *h = NULL;
+	size_t n = (size_t)snprintf(text, sizeof(text), "{\"id\": \"x\", \"a\": ");
+
+	for (size_t i = 0; i < DEPTH; i++) {
+		text[n + i] = '[';
+		text[n + DEPTH + i] = ']';
+	}
+	n += 2 * DEPTH;
+	text[n++] = '}';
+	CU_ASSERT_EQUAL(drukbox_host_parse(&h, text, n), -DRUKBOX_EPROTOCOL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(drukbox_error_last()->detail, "deep"));
+	CU_ASSERT_PTR_NULL(h);
+}
+
+static void test_host_trailing_garbage(void)
+{
+	int rc;
+	drukbox_host *h;
+
+	CU_ASSERT_PTR_NULL(parse("{\"id\": \"x\"} x", &rc));
+	CU_ASSERT_EQUAL(rc, -DRUKBOX_EPROTOCOL);
+	CU_ASSERT_PTR_NULL(parse("{\"id\": \"x\"}{}", &rc));
+	CU_ASSERT_EQUAL(rc, -DRUKBOX_EPROTOCOL);
+	/* an embedded NUL after the value is garbage too */
+	h = (drukbox_host *)1;
+	CU_ASSERT_EQUAL(drukbox_host_parse(&h, "{\"id\": \"x\"}\0", 12),
+			-DRUKBOX_EPROTOCOL);
+	CU_ASSERT_PTR_NULL(h);
+	/* white space after the value is fine */
+	h = parse("{\"id\": \"x\"} \r\n\t", &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	drukbox_host_free(h);
+}
+
+/* ---- list parser --------------------------------------------------------- */
+
+static void test_list_parse_and_skip(void)
+{
+	const char *text =
+		"[{\"id\": \"a\"}, 17, {\"id\": \"b\", \"disk_gb\": \"x\"},"
+		" {\"name\": \"no-id\"}, {\"id\": \"c\", \"extra\": 1}, null,"
+		" {\"id\": \"d\", \"status\": \"active\"}]";
+	drukbox_host_list *list = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(drukbox_host_list_parse(&list, text,
+						      strlen(text)), 0);
+	CU_ASSERT_EQUAL_FATAL(list->count, 3);
+	CU_ASSERT_EQUAL(list->skipped, 4);
+	CU_ASSERT_STRING_EQUAL(list->hosts[0]->id, "a");
+	CU_ASSERT_STRING_EQUAL(list->hosts[1]->id, "c");
+	CU_ASSERT_STRING_EQUAL(list->hosts[2]->id, "d");
+	CU_ASSERT_STRING_EQUAL(list->hosts[2]->status, "active");
+	/* the skipped records' errors do not leak out of a success */
+	CU_ASSERT_EQUAL(drukbox_error_last()->code, DRUKBOX_OK);
+	drukbox_host_list_free(list);
+}
+
+static void test_list_empty_and_invalid(void)
+{
+	drukbox_host_list *list = NULL;
+
+	CU_ASSERT_EQUAL(drukbox_host_list_parse(&list, "[]", 2), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(list);
+	CU_ASSERT_EQUAL(list->count, 0);
+	CU_ASSERT_EQUAL(list->skipped, 0);
+	drukbox_host_list_free(list);
+	list = NULL;
+	CU_ASSERT_EQUAL(drukbox_host_list_parse(&list, "{\"hosts\": []}", 13),
+			-DRUKBOX_EPROTOCOL);
+	CU_ASSERT_PTR_NULL(list);
+	CU_ASSERT_EQUAL(drukbox_host_list_parse(&list, "[{\"id\": \"a\"}", 12),
+			-DRUKBOX_EPROTOCOL);
+	CU_ASSERT_PTR_NULL(list);
+}
+
+/* ---- doctor parser ------------------------------------------------------- */
+
+#define DOCTOR_SAMPLE                                                      \
+	"{\"ok\": false, \"active_provider\": \"docker\","                  \
+	" \"tailscale_enabled\": false, \"checks\": ["                      \
+	"{\"name\": \"db\", \"status\": \"fail\", \"detail\": \"timed out"  \
+	" after 5s\", \"latency_ms\": 5000, \"hint\": "                     \
+	"\"check_database_url_and_engine\"},"                                \
+	" {\"name\": \"provider\", \"status\": \"ok\", \"detail\": null,"   \
+	" \"latency_ms\": 3, \"hint\": null},"                               \
+	" {\"name\": \"tailscale\", \"status\": \"ok\", \"detail\": null,"  \
+	" \"latency_ms\": null, \"hint\": null}]}"
+
+static void test_doctor_parse(void)
+{
+	drukbox_doctor *d = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(drukbox_doctor_parse(&d, DOCTOR_SAMPLE,
+						   strlen(DOCTOR_SAMPLE)), 0);
+	CU_ASSERT_FALSE(d->ok);
+	CU_ASSERT_STRING_EQUAL(d->active_provider, "docker");
+	CU_ASSERT_FALSE(d->tailscale_enabled);
+	CU_ASSERT_EQUAL_FATAL(d->check_count, 3);
+	CU_ASSERT_STRING_EQUAL(d->checks[0].name, "db");
+	CU_ASSERT_STRING_EQUAL(d->checks[0].status, "fail");
+	CU_ASSERT_STRING_EQUAL(d->checks[0].detail, "timed out after 5s");
+	CU_ASSERT(d->checks[0].has_latency);
+	CU_ASSERT_EQUAL(d->checks[0].latency_ms, 5000);
+	CU_ASSERT_STRING_EQUAL(d->checks[0].hint,
+			       "check_database_url_and_engine");
+	CU_ASSERT_PTR_NULL(d->checks[1].detail);
+	CU_ASSERT_PTR_NULL(d->checks[1].hint);
+	CU_ASSERT_FALSE(d->checks[2].has_latency);
+	CU_ASSERT(d->json[strlen(d->json) - 1] == '\n');
+	drukbox_doctor_free(d);
+}
+
+static void test_doctor_invalid(void)
+{
+	static const char *const cases[][2] = {
+		{ "{\"checks\": []}", "\"ok\"" },
+		{ "{\"ok\": \"yes\"}", "\"ok\"" },
+		{ "{\"ok\": true, \"checks\": {}}", "\"checks\"" },
+		{ "{\"ok\": true, \"checks\": [{\"name\": \"db\", "
+		  "\"latency_ms\": \"3\"}]}", "checks[0]" },
+		{ "{\"ok\": true, \"checks\": [1]}", "checks[0]" },
+		{ "{\"ok\": true, \"tailscale_enabled\": 1}",
+		  "\"tailscale_enabled\"" },
+		{ "[]", "object" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		drukbox_doctor *d = NULL;
+
+		CU_ASSERT_EQUAL(drukbox_doctor_parse(&d, cases[i][0],
+						     strlen(cases[i][0])),
+				-DRUKBOX_EPROTOCOL);
+		CU_ASSERT_PTR_NULL(d);
+		if (!strstr(drukbox_error_last()->detail, cases[i][1]))
+			fprintf(stderr, "%s: detail \"%s\"\n", cases[i][0],
+				drukbox_error_last()->detail);
+		CU_ASSERT_PTR_NOT_NULL(strstr(drukbox_error_last()->detail,
+					      cases[i][1]));
+	}
+}
+
+/* ---- create bodies -------------------------------------------------------- */
+
+/* Asserts the body for opts is exactly want. */
+static void assert_body(const drukbox_create_opts *opts, const char *want)
+{
+	char *body = NULL;
+	int rc = drukbox_create_body(&body, opts);
+
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+	if (strcmp(body, want) != 0)
+		fprintf(stderr, "body: got  %s\n      want %s\n", body, want);
+	CU_ASSERT_STRING_EQUAL(body, want);
+	free(body);
+}
+
+static void test_body_all_omitted(void)
+{
+	drukbox_create_opts opts = { 0 };
+
+	assert_body(&opts, "{}");
+	assert_body(NULL, "{}");
+	/* the idempotency key is a header, never part of the body */
+	opts.idempotency_key = "k-1";
+	assert_body(&opts, "{}");
+}
+
+static void test_body_expiry_never(void)
+{
+	drukbox_create_opts opts = { .expiry = DRUKBOX_EXPIRY_NEVER };
+
+	assert_body(&opts, "{\"expires_at\": null}");
+	/* a stray time is ignored unless EXPIRY_AT asks for it */
+	opts.expires_at = "2030-01-01T00:00:00+00:00";
+	assert_body(&opts, "{\"expires_at\": null}");
+	opts.expiry = DRUKBOX_EXPIRY_DEFAULT;
+	assert_body(&opts, "{}");
+}
+
+static void test_body_expiry_at(void)
+{
+	drukbox_create_opts opts = { .expiry = DRUKBOX_EXPIRY_AT,
+				     .expires_at = "2030-01-01T00:00:00+00:00" };
+
+	assert_body(&opts,
+		    "{\"expires_at\": \"2030-01-01T00:00:00+00:00\"}");
+}
+
+static void test_body_env(void)
+{
+	static const drukbox_env_var env[] = {
+		{ "A", "1" }, { "_b2", "x y" }, { "QUOTE", "say \"hi\"\\\n" },
+	};
+	drukbox_create_opts opts = { .env = env, .env_count = 3 };
+
+	assert_body(&opts, "{\"env\": {\"A\": \"1\", \"_b2\": \"x y\", "
+			   "\"QUOTE\": \"say \\\"hi\\\"\\\\\\n\"}}");
+}
+
+static void test_body_sizes(void)
+{
+	drukbox_create_opts opts = { .provider = "aws",
+				     .instance_type = "t3.small",
+				     .disk_gb = 20 };
+
+	assert_body(&opts, "{\"provider\": \"aws\", \"instance_type\": "
+			   "\"t3.small\", \"disk_gb\": 20}");
+}
+
+static void test_body_everything(void)
+{
+	static const drukbox_env_var env[] = { { "K", "v" } };
+	drukbox_create_opts opts = {
+		.image = "ubuntu-24.04", .provider = "hetzner",
+		.instance_type = "cx22", .disk_gb = 40, .env = env,
+		.env_count = 1, .expiry = DRUKBOX_EXPIRY_AT,
+		.expires_at = "2031-02-03T04:05:06Z",
+		.idempotency_key = "make:1",
+	};
+
+	assert_body(&opts, "{\"image\": \"ubuntu-24.04\", \"provider\": "
+			   "\"hetzner\", \"instance_type\": \"cx22\", "
+			   "\"disk_gb\": 40, \"env\": {\"K\": \"v\"}, "
+			   "\"expires_at\": \"2031-02-03T04:05:06Z\"}");
+}
+
+/* Asserts that opts is refused with EINVAL and *out stays NULL. */
+static void assert_body_einval(const drukbox_create_opts *opts)
+{
+	char *body = (char *)1;
+
+	CU_ASSERT_EQUAL(drukbox_create_body(&body, opts), -DRUKBOX_EINVAL);
+	CU_ASSERT_PTR_NULL(body);
+	CU_ASSERT_EQUAL(drukbox_error_last()->code, DRUKBOX_EINVAL);
+}
+
+static void test_body_invalid_env(void)
+{
+	static const char *const keys[] = { "1X", "A-B", "", "A B", "É" };
+	drukbox_env_var env[1] = { { NULL, "v" } };
+	drukbox_create_opts opts = { .env = env, .env_count = 1 };
+
+	assert_body_einval(&opts); /* NULL key */
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		env[0].key = keys[i];
+		assert_body_einval(&opts);
+	}
+	env[0].key = "OK";
+	env[0].value = NULL;
+	assert_body_einval(&opts);
+	opts.env = NULL;
+	assert_body_einval(&opts);
+}
+
+/* Env values may be secrets: they never show up in an error. */
+static void test_body_error_hides_env_values(void)
+{
+	drukbox_env_var env[] = { { "GOOD", "s3cret-value" },
+				  { "9BAD", "other-s3cret" } };
+	drukbox_create_opts opts = { .env = env, .env_count = 2 };
+
+	assert_body_einval(&opts);
+	CU_ASSERT_PTR_NULL(strstr(drukbox_error_last()->detail, "s3cret"));
+}
+
+static void test_body_invalid_idempotency_key(void)
+{
+	char long_key[300];
+	drukbox_create_opts opts = { 0 };
+
+	memset(long_key, 'k', sizeof(long_key));
+	long_key[256] = '\0';
+	opts.idempotency_key = "";
+	assert_body_einval(&opts);
+	opts.idempotency_key = "has space";
+	assert_body_einval(&opts);
+	opts.idempotency_key = "slash/no";
+	assert_body_einval(&opts);
+	opts.idempotency_key = long_key;
+	assert_body_einval(&opts);
+	long_key[255] = '\0';
+	assert_body(&opts, "{}");
+}
+
+static void test_body_other_invalid(void)
+{
+	drukbox_create_opts at = { .expiry = DRUKBOX_EXPIRY_AT };
+	drukbox_create_opts disk = { .disk_gb = -5 };
+	drukbox_create_opts mode = { .expiry = (drukbox_expiry)9 };
+
+	assert_body_einval(&at);
+	at.expires_at = "";
+	assert_body_einval(&at);
+	assert_body_einval(&disk);
+	assert_body_einval(&mode);
+	CU_ASSERT_EQUAL(drukbox_create_body(NULL, NULL), -DRUKBOX_EINVAL);
+}
+
+static void test_idempotency_key_valid(void)
+{
+	CU_ASSERT(drukbox_idempotency_key_valid("a"));
+	CU_ASSERT(drukbox_idempotency_key_valid("A-z_0:9.x"));
+	CU_ASSERT_FALSE(drukbox_idempotency_key_valid(NULL));
+	CU_ASSERT_FALSE(drukbox_idempotency_key_valid(""));
+	CU_ASSERT_FALSE(drukbox_idempotency_key_valid("a b"));
+	CU_ASSERT_FALSE(drukbox_idempotency_key_valid("a\n"));
+	CU_ASSERT_FALSE(drukbox_idempotency_key_valid("ü"));
+}
+
+/* ---- record helpers ------------------------------------------------------- */
+
+static void test_host_dup(void)
+{
+	int rc;
+	drukbox_host *h = parse(FULL_RECORD, &rc), *copy = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL_FATAL(drukbox_host_dup(&copy, h), 0);
+	CU_ASSERT_PTR_NOT_EQUAL(copy->id, h->id);
+	CU_ASSERT_STRING_EQUAL(copy->id, h->id);
+	CU_ASSERT_STRING_EQUAL(copy->private_key, h->private_key);
+	CU_ASSERT_STRING_EQUAL(copy->json, h->json);
+	CU_ASSERT_PTR_NULL(copy->expires_at);
+	CU_ASSERT_EQUAL(copy->disk_gb, 20);
+	CU_ASSERT_EQUAL(copy->external_ssh_port, 2222);
+	drukbox_host_free(h);
+	CU_ASSERT_STRING_EQUAL(copy->name, "sb-0123456789ab");
+	drukbox_host_free(copy);
+}
+
+static void test_host_placeholder(void)
+{
+	drukbox_host *h = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(drukbox_host_placeholder(&h, "creating", NULL),
+			      0);
+	CU_ASSERT_PTR_NULL(h->id);
+	CU_ASSERT_STRING_EQUAL(h->status, "creating");
+	CU_ASSERT_PTR_NULL(h->last_error);
+	CU_ASSERT_STRING_EQUAL(h->json, "{\n  \"status\": \"creating\",\n"
+					"  \"last_error\": null\n}\n");
+	drukbox_host_free(h);
+	CU_ASSERT_EQUAL_FATAL(drukbox_host_placeholder(&h, "error",
+						       "quota \"x\""), 0);
+	CU_ASSERT_STRING_EQUAL(h->last_error, "quota \"x\"");
+	CU_ASSERT_PTR_NOT_NULL(strstr(h->json,
+				      "\"last_error\": \"quota \\\"x\\\"\""));
+	drukbox_host_free(h);
+}
+
+static void test_host_strip_private_key(void)
+{
+	int rc;
+	drukbox_host *h = parse(FULL_RECORD, &rc);
+
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h->json, "BEGIN OPENSSH"));
+	CU_ASSERT_EQUAL(drukbox_host_strip_private_key(h), 0);
+	CU_ASSERT_PTR_NULL(h->private_key);
+	CU_ASSERT_PTR_NULL(strstr(h->json, "BEGIN OPENSSH"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(h->json, "\"private_key\": null"));
+	CU_ASSERT_STRING_EQUAL(h->id, "0190a0b0-0000-7000-8000-000000000001");
+	/* twice is harmless */
+	CU_ASSERT_EQUAL(drukbox_host_strip_private_key(h), 0);
+	drukbox_host_free(h);
+}
+
+static const drukbox_test host_tests[] = {
+	{ "full record", test_host_full_record },
+	{ "json member", test_host_json_member },
+	{ "missing optional fields", test_host_missing_optional_fields },
+	{ "nulls", test_host_nulls },
+	{ "unknown fields kept in json", test_host_unknown_fields_kept_in_json },
+	{ "wrong types name the field", test_host_wrong_types },
+	{ "id required", test_host_id_required },
+	{ "not an object", test_host_not_an_object },
+	{ "not JSON or truncated", test_host_not_json },
+	{ "depth bomb", test_host_depth_bomb },
+	{ "trailing garbage", test_host_trailing_garbage },
+	{ NULL, NULL },
+};
+
+static const drukbox_test list_tests[] = {
+	{ "parse and skip", test_list_parse_and_skip },
+	{ "empty and invalid", test_list_empty_and_invalid },
+	{ NULL, NULL },
+};
+
+static const drukbox_test doctor_tests[] = {
+	{ "parse", test_doctor_parse },
+	{ "invalid", test_doctor_invalid },
+	{ NULL, NULL },
+};
+
+static const drukbox_test body_tests[] = {
+	{ "all omitted", test_body_all_omitted },
+	{ "expiry never", test_body_expiry_never },
+	{ "expiry at", test_body_expiry_at },
+	{ "env", test_body_env },
+	{ "provider, instance type, disk", test_body_sizes },
+	{ "everything", test_body_everything },
+	{ "invalid env", test_body_invalid_env },
+	{ "errors hide env values", test_body_error_hides_env_values },
+	{ "invalid idempotency key", test_body_invalid_idempotency_key },
+	{ "other invalid options", test_body_other_invalid },
+	{ "idempotency key charset", test_idempotency_key_valid },
+	{ NULL, NULL },
+};
+
+static const drukbox_test record_tests[] = {
+	{ "dup", test_host_dup },
+	{ "placeholder", test_host_placeholder },
+	{ "strip private key", test_host_strip_private_key },
+	{ NULL, NULL },
+};
+
+static const drukbox_test_suite suites[] = {
+	{ "host parser", NULL, NULL, host_tests },
+	{ "list parser", NULL, NULL, list_tests },
+	{ "doctor parser", NULL, NULL, doctor_tests },
+	{ "create body", NULL, NULL, body_tests },
+	{ "records", NULL, NULL, record_tests },
+};
+
+DRUKBOX_TEST_MAIN(suites)
