@@ -673,12 +673,24 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	/* Host files change only with their record, and every change is
-	 * invalidated; generated files change with every read. */
-	if (ino < INO_FIXED_END)
+	/* Generated files change with every read.  A host file may keep the
+	 * kernel's page cache only if the last open served the same bytes;
+	 * when they changed, this open reads past the cache (the kernel may
+	 * still hold the old size) and the inode is invalidated at once. */
+	if (ino < INO_FIXED_END) {
 		fi->direct_io = 1;
-	else
-		fi->keep_cache = 1;
+	} else {
+		int same = drukfs_tree_served(fs->tree, drukfs_ino_node(ino),
+					      drukfs_ino_field(ino),
+					      drukfs_content_hash(f->data, f->len));
+
+		if (same > 0)
+			fi->keep_cache = 1;
+		else
+			fi->direct_io = 1;
+		if (same < 0)
+			drukfs_fs_inval_inode(fs, ino);
+	}
 	fi->fh = (uintptr_t)f;
 	fuse_reply_open(req, fi);
 }
@@ -850,6 +862,20 @@ const struct fuse_lowlevel_ops drukfs_ops = {
 
 /* ---- invalidation --------------------------------------------------------- */
 
+void drukfs_fs_inval_inode(drukfs_fs *fs, uint64_t ino)
+{
+	uint64_t *q;
+
+	pthread_mutex_lock(&fs->nlock);
+	q = realloc(fs->nq_ino, (fs->nq_ino_len + 1) * sizeof(*q));
+	if (q) {
+		fs->nq_ino = q;
+		q[fs->nq_ino_len++] = ino;
+		pthread_cond_signal(&fs->ncond);
+	}
+	pthread_mutex_unlock(&fs->nlock);
+}
+
 void drukfs_fs_changed(void *arg, const char *handle)
 {
 	drukfs_fs *fs = arg;
@@ -888,21 +914,28 @@ static void *notifier(void *arg)
 
 	pthread_mutex_lock(&fs->nlock);
 	for (;;) {
-		while (!fs->nq_len && !fs->nstop)
+		while (!fs->nq_len && !fs->nq_ino_len && !fs->nstop)
 			pthread_cond_wait(&fs->ncond, &fs->nlock);
 		if (fs->nstop)
 			break;
 		char **q = fs->nq;
 		size_t n = fs->nq_len;
+		uint64_t *qi = fs->nq_ino;
+		size_t ni = fs->nq_ino_len;
 
 		fs->nq = NULL;
 		fs->nq_len = 0;
+		fs->nq_ino = NULL;
+		fs->nq_ino_len = 0;
 		pthread_mutex_unlock(&fs->nlock);
 		for (size_t i = 0; i < n; i++) {
 			invalidate_handle(fs, q[i]);
 			free(q[i]);
 		}
+		for (size_t i = 0; i < ni; i++)
+			fuse_lowlevel_notify_inval_inode(fs->se, qi[i], 0, 0);
 		free(q);
+		free(qi);
 		pthread_mutex_lock(&fs->nlock);
 	}
 	pthread_mutex_unlock(&fs->nlock);
@@ -934,5 +967,6 @@ void drukfs_fs_notifier_stop(drukfs_fs *fs)
 	for (size_t i = 0; i < fs->nq_len; i++)
 		free(fs->nq[i]);
 	free(fs->nq);
+	free(fs->nq_ino);
 	fs->notifier_started = 0;
 }

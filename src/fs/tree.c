@@ -18,6 +18,8 @@ typedef struct tree_node {
 	uint64_t k;
 	uint64_t nlookup;
 	char *handle;
+	uint64_t served[1u << DRUKFS_FIELD_BITS]; /* content hash last served
+						     per field; 0 none */
 } tree_node;
 
 struct drukfs_tree {
@@ -153,4 +155,35 @@ int drukfs_tree_find(drukfs_tree *t, const char *handle, uint64_t *node)
 		*node = n->k;
 	pthread_mutex_unlock(&t->lock);
 	return n ? 0 : -ENOENT;
+}
+
+uint64_t drukfs_content_hash(const char *data, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)data[i];
+		h *= 1099511628211ULL;
+	}
+	return h | 1; /* never 0, which means "nothing served" */
+}
+
+int drukfs_tree_served(drukfs_tree *t, uint64_t node, unsigned field,
+		       uint64_t hash)
+{
+	char key[24];
+	tree_node *n;
+	int same = 0;
+
+	if (field >= (1u << DRUKFS_FIELD_BITS))
+		return 0;
+	k_key(key, node);
+	pthread_mutex_lock(&t->lock);
+	n = strmap_get(&t->by_k, key);
+	if (n) {
+		same = n->served[field] == hash ? 1 : n->served[field] ? -1 : 0;
+		n->served[field] = hash;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return same;
 }

@@ -15,6 +15,7 @@
 #ifndef DRUKFS_TREE_H
 #define DRUKFS_TREE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum drukfs_fixed_ino {
@@ -61,6 +62,16 @@ void drukfs_tree_forget(drukfs_tree *t, uint64_t node, uint64_t n);
 /* A copy of the node's handle (caller frees).  -ENOENT for a node that is
  * gone, -ENOMEM. */
 int drukfs_tree_handle(drukfs_tree *t, uint64_t node, char **out);
+
+/* Records that the content with hash `hash` was just served from inode
+ * (node, field) and returns what the open before served: 1 the same, 0
+ * nothing yet (or the node is gone), -1 something else.  The kernel's
+ * page cache may be kept only when it is the same. */
+int drukfs_tree_served(drukfs_tree *t, uint64_t node, unsigned field,
+		       uint64_t hash);
+
+/* FNV-1a 64 of a buffer, for drukfs_tree_served().  Pure. */
+uint64_t drukfs_content_hash(const char *data, size_t len);
 
 /* The node of `handle` if the kernel knows one: 0 with *node, or -ENOENT. */
 int drukfs_tree_find(drukfs_tree *t, const char *handle, uint64_t *node);
