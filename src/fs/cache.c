@@ -509,10 +509,11 @@ static void wait_fetch(drukfs_cache *c, const bool *fetching, double until)
 /* The policy step shared by the list and the doctor: decide, maybe start
  * a fetch, maybe wait.  With the lock held. */
 static int freshen(drukfs_cache *c, drukfs_freshness *f, double ttl,
-		   void *(*fn)(void *))
+		   void *(*fn)(void *), int flags)
 {
 	double now = drukfs_now();
-	drukfs_decision d = drukfs_freshness_decide(f, now, ttl, c->opts.grace,
+	double grace = (flags & DRUKFS_NOWAIT) ? 0 : c->opts.grace;
+	drukfs_decision d = drukfs_freshness_decide(f, now, ttl, grace,
 						    c->opts.timeout);
 
 	if (d.start) {
@@ -528,7 +529,7 @@ static int freshen(drukfs_cache *c, drukfs_freshness *f, double ttl,
 
 /* ---- public ------------------------------------------------------------- */
 
-int drukfs_cache_list(drukfs_cache *c, drukfs_snapshot **out)
+int drukfs_cache_list(drukfs_cache *c, int flags, drukfs_snapshot **out)
 {
 	int rc;
 
@@ -536,7 +537,7 @@ int drukfs_cache_list(drukfs_cache *c, drukfs_snapshot **out)
 	pthread_mutex_lock(&c->lock);
 	int fresh = drukfs_freshness_fresh(c->list_f.fetched_at, drukfs_now(),
 					   c->opts.ttl);
-	rc = freshen(c, &c->list_f, c->opts.ttl, list_fetch_thread);
+	rc = freshen(c, &c->list_f, c->opts.ttl, list_fetch_thread, flags);
 	if (c->snap) {
 		if (fresh)
 			c->stats.hits++;
@@ -586,14 +587,15 @@ static int ids_lookup(drukfs_cache *c, const char *id, drukfs_rec **out)
 	return a->rec ? 1 : 0;
 }
 
-int drukfs_cache_get(drukfs_cache *c, const char *id, drukfs_rec **out)
+int drukfs_cache_get(drukfs_cache *c, const char *id, int flags,
+		     drukfs_rec **out)
 {
 	drukfs_snapshot *s = NULL;
 	drukbox_host *h = NULL;
 	int rc, known;
 
 	*out = NULL;
-	if (drukfs_cache_list(c, &s) == 0) {
+	if (drukfs_cache_list(c, flags, &s) == 0) {
 		drukfs_rec *r = drukfs_snapshot_find(s, id);
 
 		*out = drukfs_rec_ref(r);
@@ -702,7 +704,7 @@ int drukfs_cache_doctor(drukfs_cache *c, drukfs_doctor_ref **out)
 
 	*out = NULL;
 	pthread_mutex_lock(&c->lock);
-	rc = freshen(c, &c->doctor_f, c->opts.doctor_ttl, doctor_fetch_thread);
+	rc = freshen(c, &c->doctor_f, c->opts.doctor_ttl, doctor_fetch_thread, 0);
 	if (c->doctor && c->doctor_f.fetched_at >= 0) {
 		atomic_fetch_add(&c->doctor->ref, 1);
 		*out = c->doctor;

@@ -75,10 +75,18 @@ int drukfs_cache_new(drukfs_cache **out, drukbox_client *client,
 		     drukfs_log *log, const drukfs_cache_opts *opts);
 void drukfs_cache_free(drukfs_cache *c);
 
-/* The current host list, refreshed per the policy in freshness.h.
- * 0 with *out (the caller unrefs), or the negative errno of the failure
- * that left no data at all. */
-int drukfs_cache_list(drukfs_cache *c, drukfs_snapshot **out);
+/* Flags for the read calls. */
+enum {
+	/* Answer from what the cache holds; a refresh that is due starts in
+	 * the background instead of being waited for.  For whatever ssh
+	 * reads, and for names and attributes. */
+	DRUKFS_NOWAIT = 1,
+};
+
+/* The current host list, refreshed per the policy in freshness.h (with
+ * DRUKFS_NOWAIT: a grace of zero).  0 with *out (the caller unrefs), or
+ * the negative errno of the failure that left no data at all. */
+int drukfs_cache_list(drukfs_cache *c, int flags, drukfs_snapshot **out);
 
 /* Installs a list the caller fetched itself (the mount-time check, which
  * took `seconds`), as if the cache had fetched it now.  Takes ownership of list.  0 or
@@ -94,7 +102,8 @@ double drukfs_cache_rtt(drukfs_cache *c);
 /* The record of host `id`: from the list, else one GET /hosts/{id} (the
  * answer, found or not, kept for a TTL).  0 with *out (caller unrefs),
  * -ENOENT, or the negative errno of a failure. */
-int drukfs_cache_get(drukfs_cache *c, const char *id, drukfs_rec **out);
+int drukfs_cache_get(drukfs_cache *c, const char *id, int flags,
+		     drukfs_rec **out);
 
 /* Forces the next read of the list to fetch (a waiter polling). */
 void drukfs_cache_expire(drukfs_cache *c);

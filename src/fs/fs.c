@@ -37,6 +37,7 @@ static const fixed_file fixed_files[] = {
 	{ INO_HOSTS, INO_ROOT, "hosts", S_IFDIR | 0755 },
 	{ INO_DOCTOR, INO_ROOT, "doctor", S_IFREG | 0444 },
 	{ INO_DOCTOR_JSON, INO_ROOT, "doctor.json", S_IFREG | 0444 },
+	{ INO_SSH_CONFIG, INO_ROOT, "ssh_config", S_IFREG | 0444 },
 	{ INO_META, INO_ROOT, ".drukfs", S_IFDIR | 0755 },
 	{ INO_LOG, INO_META, "log", S_IFREG | 0444 },
 	{ INO_STATS, INO_META, "stats", S_IFREG | 0444 },
@@ -105,9 +106,81 @@ static time_t record_time(const char *iso, time_t fallback)
 	return iso && drukfs_isotime_parse(iso, &t) == 0 ? (time_t)t : fallback;
 }
 
+/* Whether reading `field` must never wait for the service: what ssh
+ * reads on every connection (and every git push) on the machine. */
+static int ssh_field(unsigned field)
+{
+	return field == FIELD_KNOWN_HOSTS || field == FIELD_PRIVATE_KEY ||
+	       field == FIELD_SSH_CONFIG;
+}
+
+/* Logs once per host and reason why a host is left out of ssh_config. */
+static void ssh_log_once(drukfs_fs *fs, const char *handle, const char *why)
+{
+	char key[512];
+	int fresh = 0;
+
+	snprintf(key, sizeof(key), "%s\t%s", handle, why);
+	pthread_mutex_lock(&fs->slock);
+	if (!strmap_get(&fs->ssh_logged, key)) {
+		if (fs->ssh_logged.used >= 10000)
+			strmap_clear(&fs->ssh_logged);
+		fresh = strmap_put(&fs->ssh_logged, key, (void *)1, NULL) == 0;
+	}
+	pthread_mutex_unlock(&fs->slock);
+	if (fresh)
+		drukfs_log_add(fs->log, time(NULL),
+			       "ssh_config: left out %s: %s", handle, why);
+}
+
+/* One host's ssh_config block, or "" when it cannot be reached (yet) or
+ * a value fails its allowlist (logged).  0 or -ENOMEM. */
+static int render_ssh_block(drukfs_fs *fs, const char *handle,
+			    const drukbox_host *h, int has_key, char **out,
+			    size_t *len)
+{
+	const char *why = NULL;
+	int rc = drukfs_ssh_block(out, len, h, handle, has_key, &fs->ssh, &why);
+
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0 && why)
+		ssh_log_once(fs, handle, why);
+	if (rc != 0) {
+		*out = strdup("");
+		*len = 0;
+		return *out ? 0 : -ENOMEM;
+	}
+	return 0;
+}
+
+/* What the file `field` of hosts/<handle> holds: the one place that
+ * decides it, so that getattr sizes and opens agree. */
+static int render_host_content(drukfs_fs *fs, const char *handle,
+			       const drukfs_resolved *r, unsigned field,
+			       char **out, size_t *len)
+{
+	const drukbox_host *h = r->rec->host;
+
+	switch (field) {
+	case FIELD_PRIVATE_KEY:
+		*out = strdup(r->private_key);
+		*len = *out ? strlen(*out) : 0;
+		return *out ? 0 : -ENOMEM;
+	case FIELD_KNOWN_HOSTS:
+		return drukfs_known_hosts_filter(out, len, h->known_hosts);
+	case FIELD_SSH_CONFIG:
+		return render_ssh_block(fs, handle, h, r->private_key != NULL,
+					out, len);
+	default:
+		return drukfs_render_field(out, len, h, (drukfs_field)field);
+	}
+}
+
 /* The attributes of a host's directory (field 0) or one of its files. */
 static int attr_host(drukfs_fs *fs, uint64_t node, unsigned field,
-		     const drukfs_resolved *r, struct stat *st)
+		     const char *handle, const drukfs_resolved *r,
+		     struct stat *st)
 {
 	const drukbox_host *h = r->rec->host;
 	mode_t mode = S_IFREG | 0444;
@@ -121,13 +194,9 @@ static int attr_host(drukfs_fs *fs, uint64_t node, unsigned field,
 	st->st_ctime = record_time(h->created_at, st->st_mtime);
 	if (field == FIELD_DIR || field == FIELD_WAIT)
 		return 0;
-	if (field == FIELD_PRIVATE_KEY) {
-		st->st_size = (off_t)strlen(r->private_key);
-		return 0;
-	}
 	char *buf = NULL;
 	size_t len = 0;
-	int rc = drukfs_render_field(&buf, &len, h, (drukfs_field)field);
+	int rc = render_host_content(fs, handle, r, field, &buf, &len);
 
 	free(buf);
 	st->st_size = (off_t)len;
@@ -143,20 +212,24 @@ static int field_exists(const drukfs_resolved *r, unsigned field)
 	return field != FIELD_PRIVATE_KEY || r->private_key != NULL;
 }
 
-/* Resolves a host inode: the handle of its node, then the host.  0 with
- * *r filled, -ENOENT for a node that is gone, -errno. */
-static int resolve_ino(drukfs_fs *fs, uint64_t ino, drukfs_resolved *r)
+/* Resolves a host inode: the handle of its node (*handle, the caller
+ * frees), then the host.  0 with *r filled, -ENOENT for a node that is
+ * gone, -errno. */
+static int resolve_ino(drukfs_fs *fs, uint64_t ino, int flags,
+		       drukfs_resolved *r, char **handle)
 {
-	char *handle = NULL;
-	int rc = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino), &handle);
+	int rc = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino), handle);
 
 	memset(r, 0, sizeof(*r));
 	if (rc == 0)
-		rc = drukfs_handles_resolve(fs->handles, handle, r);
-	free(handle);
+		rc = drukfs_handles_resolve(fs->handles, *handle, flags, r);
 	if (rc == 0 && !field_exists(r, drukfs_ino_field(ino))) {
 		drukfs_resolved_clear(r);
 		rc = -ENOENT;
+	}
+	if (rc < 0) {
+		free(*handle);
+		*handle = NULL;
 	}
 	return rc;
 }
@@ -190,7 +263,7 @@ static int entry_host(drukfs_fs *fs, const char *handle, unsigned field,
 {
 	drukfs_resolved r;
 	uint64_t node;
-	int rc = drukfs_handles_resolve(fs->handles, handle, &r);
+	int rc = drukfs_handles_resolve(fs->handles, handle, DRUKFS_NOWAIT, &r);
 
 	if (rc < 0)
 		return rc;
@@ -200,7 +273,7 @@ static int entry_host(drukfs_fs *fs, const char *handle, unsigned field,
 	}
 	rc = drukfs_tree_ref(fs->tree, handle, &node);
 	if (rc == 0)
-		rc = attr_host(fs, node, field, &r, st);
+		rc = attr_host(fs, node, field, handle, &r, st);
 	drukfs_resolved_clear(&r);
 	return rc;
 }
@@ -265,6 +338,7 @@ static int getattr_ino(drukfs_fs *fs, fuse_ino_t ino, struct stat *st)
 {
 	const fixed_file *f = fixed_by_ino(ino);
 	drukfs_resolved r;
+	char *handle = NULL;
 	int rc;
 
 	if (f) {
@@ -273,11 +347,13 @@ static int getattr_ino(drukfs_fs *fs, fuse_ino_t ino, struct stat *st)
 	}
 	if (ino < INO_FIXED_END)
 		return -ENOENT;
-	rc = resolve_ino(fs, ino, &r);
+	rc = resolve_ino(fs, ino, DRUKFS_NOWAIT, &r, &handle);
 	if (rc < 0)
 		return rc;
-	rc = attr_host(fs, drukfs_ino_node(ino), drukfs_ino_field(ino), &r, st);
+	rc = attr_host(fs, drukfs_ino_node(ino), drukfs_ino_field(ino), handle,
+		       &r, st);
 	drukfs_resolved_clear(&r);
+	free(handle);
 	return rc;
 }
 
@@ -326,7 +402,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	if (ino == INO_HOSTS) {
-		rc = drukfs_handles_list(fs->handles, &d->listing);
+		rc = drukfs_handles_list(fs->handles, 0, &d->listing);
 	} else if (ino >= INO_FIXED_END) {
 		if (drukfs_ino_field(ino) != FIELD_DIR)
 			rc = -ENOTDIR;
@@ -334,7 +410,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 			rc = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino),
 						&d->handle);
 		if (rc == 0)
-			rc = drukfs_handles_resolve(fs->handles, d->handle,
+			rc = drukfs_handles_resolve(fs->handles, d->handle, 0,
 						    &d->host);
 	} else if (ino != INO_ROOT && ino != INO_META) {
 		rc = -ENOTDIR;
@@ -392,7 +468,8 @@ static int dir_entry(drukfs_fs *fs, fuse_ino_t ino, open_dir *d, size_t i,
 		if (drukfs_tree_ref(fs->tree, e->handle, &node) < 0)
 			return -ENOMEM;
 		r.rec = e->rec;
-		return attr_host(fs, node, FIELD_DIR, &r, st) < 0 ? -ENOMEM : 1;
+		return attr_host(fs, node, FIELD_DIR, e->handle, &r, st) < 0 ?
+			       -ENOMEM : 1;
 	}
 	for (unsigned f = 1; f < FIELD_COUNT; f++) {
 		if (!drukfs_field_listed((drukfs_field)f) ||
@@ -406,7 +483,8 @@ static int dir_entry(drukfs_fs *fs, fuse_ino_t ino, open_dir *d, size_t i,
 		uint64_t node;
 		if (drukfs_tree_ref(fs->tree, d->handle, &node) < 0)
 			return -ENOMEM;
-		return attr_host(fs, node, f, &d->host, st) < 0 ? -ENOMEM : 1;
+		return attr_host(fs, node, f, d->handle, &d->host, st) < 0 ?
+			       -ENOMEM : 1;
 	}
 	return 0;
 }
@@ -585,6 +663,47 @@ static int render_doctor(drukfs_fs *fs, int as_json, char **out, size_t *len)
 	return rc;
 }
 
+/* The root ssh_config: a block for every host that can be reached.  It
+ * never waits for the service: every ssh on the machine reads it. */
+static int render_ssh_config(drukfs_fs *fs, char **out, size_t *len)
+{
+	drukfs_listing *l = NULL;
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f;
+	int rc = drukfs_handles_list(fs->handles, DRUKFS_NOWAIT, &l);
+
+	if (rc < 0)
+		l = NULL; /* still a valid, empty file */
+	f = open_memstream(&buf, &size);
+	if (!f) {
+		drukfs_listing_free(l);
+		return -ENOMEM;
+	}
+	fputs("# drukfs: one Host block per reachable host (made on each read).\n"
+	      "# Include this file at the top of ~/.ssh/config.\n", f);
+	for (size_t i = 0; l && i < l->count; i++) {
+		char *blk = NULL;
+		size_t n = 0;
+
+		if (render_ssh_block(fs, l->entries[i].handle,
+				     l->entries[i].rec->host,
+				     l->entries[i].has_key, &blk, &n) == 0 && n) {
+			fputc('\n', f);
+			fwrite(blk, 1, n, f);
+		}
+		free(blk);
+	}
+	drukfs_listing_free(l);
+	if (fclose(f) != 0 || !buf) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*out = buf;
+	*len = size;
+	return 0;
+}
+
 /* Renders a fixed file into *out.  0 or -errno. */
 static int render_fixed(drukfs_fs *fs, uint64_t ino, char **out, size_t *len)
 {
@@ -595,6 +714,8 @@ static int render_fixed(drukfs_fs *fs, uint64_t ino, char **out, size_t *len)
 		return render_doctor(fs, 0, out, len);
 	case INO_DOCTOR_JSON:
 		return render_doctor(fs, 1, out, len);
+	case INO_SSH_CONFIG:
+		return render_ssh_config(fs, out, len);
 	case INO_LOG:
 		return drukfs_log_render(fs->log, out, len);
 	case INO_STATS:
@@ -614,22 +735,21 @@ static int render_host_file(drukfs_fs *fs, uint64_t ino, char **out,
 {
 	drukfs_resolved r;
 	unsigned field = drukfs_ino_field(ino);
-	int rc = resolve_ino(fs, ino, &r);
+	char *handle = NULL;
+	int rc = resolve_ino(fs, ino, ssh_field(field) ? DRUKFS_NOWAIT : 0, &r,
+			     &handle);
 
 	if (rc < 0)
 		return rc;
 	if (field == FIELD_DIR)
 		rc = -EISDIR;
-	else if (field == FIELD_PRIVATE_KEY) {
-		*out = strdup(r.private_key);
-		*len = *out ? strlen(*out) : 0;
-		rc = *out ? 0 : -ENOMEM;
-	} else {
-		rc = drukfs_render_field(out, len, r.rec->host, (drukfs_field)field);
-	}
+	else
+		rc = render_host_content(fs, handle, &r, field, out, len);
 	drukfs_resolved_clear(&r);
+	free(handle);
 	return rc;
 }
+
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -648,9 +768,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (ino >= INO_FIXED_END && drukfs_ino_field(ino) == FIELD_WAIT) {
 		drukfs_resolved r;
+		char *handle = NULL;
 
-		rc = resolve_ino(fs, ino, &r);
+		rc = resolve_ino(fs, ino, 0, &r, &handle);
 		drukfs_resolved_clear(&r);
+		free(handle);
 		if (rc < 0) {
 			fuse_reply_err(req, -rc);
 			return;

@@ -22,7 +22,9 @@
 #include "cache.h"
 #include "handles.h"
 #include "log.h"
+#include "sshconf.h"
 #include "state.h"
+#include "strmap.h"
 #include "tree.h"
 
 typedef struct drukfs_fs {
@@ -39,6 +41,11 @@ typedef struct drukfs_fs {
 	double ttl;             /* kernel entry/attr timeouts */
 	time_t started;
 	atomic_uint_fast64_t next_wait;
+	drukfs_ssh_opts ssh;    /* mountpoint, alias suffix, address choice */
+
+	/* Hosts left out of ssh_config are logged once per reason. */
+	pthread_mutex_t slock;
+	strmap ssh_logged;
 
 	/* Kernel invalidations are sent from their own thread: never from a
 	 * handler, and never from a thread a handler may wait for. */

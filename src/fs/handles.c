@@ -234,10 +234,11 @@ static void forget_vanished(drukfs_handles *h, const char *name, const char *id)
 
 /* The record of host id: from the list, else (for UUID-shaped ids only)
  * from one GET.  0, -ENOENT, -errno. */
-static int record_by_id(drukfs_handles *h, const char *id, drukfs_rec **out)
+static int record_by_id(drukfs_handles *h, const char *id, int flags,
+			drukfs_rec **out)
 {
 	drukfs_snapshot *s = NULL;
-	int rc = drukfs_cache_list(h->cache, &s);
+	int rc = drukfs_cache_list(h->cache, flags, &s);
 
 	*out = NULL;
 	if (rc == 0) {
@@ -248,10 +249,10 @@ static int record_by_id(drukfs_handles *h, const char *id, drukfs_rec **out)
 	}
 	if (!uuid_shaped(id))
 		return rc < 0 ? rc : -ENOENT;
-	return drukfs_cache_get(h->cache, id, out);
+	return drukfs_cache_get(h->cache, id, flags, out);
 }
 
-int drukfs_handles_resolve(drukfs_handles *h, const char *handle,
+int drukfs_handles_resolve(drukfs_handles *h, const char *handle, int flags,
 			   drukfs_resolved *out)
 {
 	char *id = NULL;
@@ -285,7 +286,7 @@ int drukfs_handles_resolve(drukfs_handles *h, const char *handle,
 	if (rc == 0 && !id)
 		rc = -ENOMEM;
 	if (rc == 0)
-		rc = record_by_id(h, id, &out->rec);
+		rc = record_by_id(h, id, flags, &out->rec);
 	if (rc == -ENOENT && local)
 		forget_vanished(h, handle, id);
 	out->local = local;
@@ -365,11 +366,11 @@ static int list_service(drukfs_handles *h, drukfs_listing *l, size_t cap,
 	return 0;
 }
 
-int drukfs_handles_list(drukfs_handles *h, drukfs_listing **out)
+int drukfs_handles_list(drukfs_handles *h, int flags, drukfs_listing **out)
 {
 	drukfs_snapshot *s = NULL;
 	drukfs_listing *l = NULL;
-	int rc = drukfs_cache_list(h->cache, &s);
+	int rc = drukfs_cache_list(h->cache, flags, &s);
 	size_t cap;
 
 	*out = NULL;
@@ -663,7 +664,7 @@ static int name_taken(drukfs_handles *h, const char *name)
 	pthread_mutex_lock(&h->lock);
 	taken = strmap_get(&h->names, name) != NULL;
 	pthread_mutex_unlock(&h->lock);
-	if (!taken && drukfs_cache_list(h->cache, &s) == 0) {
+	if (!taken && drukfs_cache_list(h->cache, 0, &s) == 0) {
 		taken = drukfs_snapshot_find(s, name) != NULL;
 		drukfs_snapshot_unref(s);
 	}
@@ -913,7 +914,7 @@ int drukfs_handles_delete(drukfs_handles *h, const char *handle)
 		goto out;
 	}
 	/* The host must exist (answers ENOENT from the cache). */
-	rc = drukfs_handles_resolve(h, handle, &r);
+	rc = drukfs_handles_resolve(h, handle, 0, &r);
 	if (rc < 0)
 		goto out;
 	drukfs_resolved_clear(&r);
@@ -959,7 +960,7 @@ static int handle_terminal(drukfs_handles *h, const char *handle, int *err)
 		return 1;
 	}
 	pthread_mutex_unlock(&h->lock);
-	rc = drukfs_handles_resolve(h, handle, &r);
+	rc = drukfs_handles_resolve(h, handle, 0, &r);
 	if (rc == -ENOENT) {
 		*err = ENOENT;
 		return 1;

@@ -71,7 +71,7 @@ typedef struct drukfs_listing {
 
 /* What hosts/ lists now.  0 with *out, or -errno when the host list
  * cannot be had and nothing local is known. */
-int drukfs_handles_list(drukfs_handles *h, drukfs_listing **out);
+int drukfs_handles_list(drukfs_handles *h, int flags, drukfs_listing **out);
 void drukfs_listing_free(drukfs_listing *l);
 
 typedef struct drukfs_resolved {
@@ -80,8 +80,9 @@ typedef struct drukfs_resolved {
 	int local;              /* the handle is a local NAME */
 } drukfs_resolved;
 
-/* Resolves hosts/<handle>.  0, -ENOENT, or the errno of a failure. */
-int drukfs_handles_resolve(drukfs_handles *h, const char *handle,
+/* Resolves hosts/<handle> (flags: see cache.h).  0, -ENOENT, or the
+ * errno of a failure. */
+int drukfs_handles_resolve(drukfs_handles *h, const char *handle, int flags,
 			   drukfs_resolved *out);
 void drukfs_resolved_clear(drukfs_resolved *r);
 

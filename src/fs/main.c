@@ -234,6 +234,10 @@ static int start_fs(drukfs_main *m)
 	fs->gid = getgid();
 	fs->ttl = m->set.cache_ttl;
 	fs->started = time(NULL);
+	fs->ssh.suffix = m->set.ssh_suffix;
+	fs->ssh.address = (drukfs_ssh_address)m->set.ssh_address;
+	fs->ssh.mountpoint = m->cmd.mountpoint;
+	pthread_mutex_init(&fs->slock, NULL);
 	fs->tree = drukfs_tree_new();
 	fs->log = drukfs_log_new(LOG_LINES, m->cmd.foreground);
 	if (!fs->tree || !fs->log)
@@ -308,6 +312,7 @@ static void cleanup(drukfs_main *m)
 	drukfs_state_free(m->fs.state);
 	drukfs_log_free(m->fs.log);
 	drukfs_tree_free(m->fs.tree);
+	strmap_clear(&m->fs.ssh_logged);
 	drukfs_settings_free(&m->set);
 	drukfs_options_free(&m->opts);
 	free(m->cmd.mountpoint);

@@ -5,6 +5,7 @@
  */
 #define FUSE_USE_VERSION 312
 #include "options.h"
+#include "sshconf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -37,6 +38,8 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("disk_gb=%s", disk_gb),
 	OPT("lease=%s", lease),
 	OPT("env_file=%s", env_file),
+	OPT("ssh_suffix=%s", ssh_suffix),
+	OPT("ssh_address=%s", ssh_address),
 	FUSE_OPT_KEY("token=", KEY_TOKEN),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -75,6 +78,10 @@ void drukfs_usage(const char *prog)
 "    -o disk_gb=N             disk size,\n"
 "    -o lease=SECONDS|permanent  lease (default: the service's),\n"
 "    -o env_file=PATH         KEY=VALUE lines for the host's env\n"
+"    -o ssh_suffix=SUFFIX   ssh_config aliases are <handle>SUFFIX and\n"
+"                           <name>SUFFIX (default .drukbox)\n"
+"    -o ssh_address=auto|external|internal  address ssh_config connects to\n"
+"                           (default auto: internal when the host has one)\n"
 "    -h, --help             this help, then libfuse's options\n"
 "    -V, --version          versions\n"
 "\n"
@@ -132,7 +139,8 @@ void drukfs_options_free(drukfs_options *o)
 			    &o->cacert, &o->state_dir, &o->cache_ttl,
 			    &o->doctor_ttl, &o->mkdir_wait, &o->wait_poll,
 			    &o->image, &o->provider, &o->instance_type,
-			    &o->disk_gb, &o->lease, &o->env_file };
+			    &o->disk_gb, &o->lease, &o->env_file,
+			    &o->ssh_suffix, &o->ssh_address };
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		free(*fields[i]);
@@ -325,6 +333,26 @@ static int env_file_opt(drukfs_settings *s, const char *path)
 	return rc < 0 ? bad("env_file", path, strerror(-rc)) : 0;
 }
 
+static int ssh_opts(drukfs_settings *s, const drukfs_options *o)
+{
+	static const char *const names[] = { "auto", "external", "internal" };
+
+	s->ssh_suffix = o->ssh_suffix ? o->ssh_suffix : ".drukbox";
+	if (!drukfs_ssh_suffix_ok(s->ssh_suffix))
+		return bad("ssh_suffix", s->ssh_suffix,
+			   "expected \"\" or a dot and [A-Za-z0-9._-]");
+	s->ssh_address = SSH_ADDRESS_AUTO;
+	if (!o->ssh_address)
+		return 0;
+	for (int i = 0; i < 3; i++)
+		if (strcmp(o->ssh_address, names[i]) == 0) {
+			s->ssh_address = i;
+			return 0;
+		}
+	return bad("ssh_address", o->ssh_address,
+		   "expected auto, external or internal");
+}
+
 int drukfs_settings_from(drukfs_settings *s, const drukfs_options *o)
 {
 	memset(s, 0, sizeof(*s));
@@ -352,5 +380,5 @@ int drukfs_settings_from(drukfs_settings *s, const drukfs_options *o)
 	}
 	if (o->env_file && env_file_opt(s, o->env_file) < 0)
 		return -1;
-	return 0;
+	return ssh_opts(s, o);
 }

@@ -28,6 +28,8 @@ typedef struct drukfs_options {
 	char *disk_gb;
 	char *lease;
 	char *env_file;
+	char *ssh_suffix;
+	char *ssh_address;
 	int show_help;
 	int show_version;
 } drukfs_options;
@@ -44,6 +46,8 @@ typedef struct drukfs_settings {
 	drukbox_env_var *env;
 	size_t env_count;
 	char *env_buf;          /* backing store of env */
+	const char *ssh_suffix; /* points into the options or a literal */
+	int ssh_address;        /* a drukfs_ssh_address */
 } drukfs_settings;
 
 /* Parses argv into opts and `args` (what libfuse gets).  0, or -1 after

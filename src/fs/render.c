@@ -62,6 +62,7 @@ static const char *const field_names[FIELD_COUNT] = {
 	[FIELD_ACTIVATED_AT] = "activated_at",
 	[FIELD_EXPIRES_AT] = "expires_at",
 	[FIELD_HOST_JSON] = "host.json",
+	[FIELD_SSH_CONFIG] = "ssh_config",
 };
 
 /* ---- fields ------------------------------------------------------------ */

@@ -41,6 +41,7 @@ typedef enum drukfs_field {
 	FIELD_ACTIVATED_AT,
 	FIELD_EXPIRES_AT,
 	FIELD_HOST_JSON,
+	FIELD_SSH_CONFIG,       /* rendered by the filesystem (sshconf.h) */
 	FIELD_COUNT
 } drukfs_field;
 

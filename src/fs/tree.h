@@ -27,6 +27,7 @@ enum drukfs_fixed_ino {
 	INO_LOG = 6,
 	INO_STATS = 7,
 	INO_REFRESH = 8,
+	INO_SSH_CONFIG = 9,
 	INO_FIXED_END = 32
 };
 
