@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs_write.h"
 #include "isotime.h"
 #include "render.h"
 #include "render_stats.h"
@@ -38,6 +39,7 @@ static const fixed_file fixed_files[] = {
 	{ INO_DOCTOR, INO_ROOT, "doctor", S_IFREG | 0444 },
 	{ INO_DOCTOR_JSON, INO_ROOT, "doctor.json", S_IFREG | 0444 },
 	{ INO_SSH_CONFIG, INO_ROOT, "ssh_config", S_IFREG | 0444 },
+	{ INO_SPECS, INO_ROOT, "specs", S_IFDIR | 0755 },
 	{ INO_META, INO_ROOT, ".drukfs", S_IFDIR | 0755 },
 	{ INO_LOG, INO_META, "log", S_IFREG | 0444 },
 	{ INO_STATS, INO_META, "stats", S_IFREG | 0444 },
@@ -45,16 +47,13 @@ static const fixed_file fixed_files[] = {
 };
 #define FIXED_COUNT (sizeof(fixed_files) / sizeof(fixed_files[0]))
 
-/* What an open file or directory handle holds. */
-typedef struct open_file {
-	size_t len;
-	char *data;
-} open_file;
-
+/* What an open directory handle holds. */
 typedef struct open_dir {
 	drukfs_listing *listing;        /* hosts/ */
 	drukfs_resolved host;           /* hosts/<handle>/ */
 	char *handle;
+	char **specs;                   /* specs/ */
+	size_t spec_count;
 } open_dir;
 
 static drukfs_fs *fs_of(fuse_req_t req)
@@ -189,6 +188,8 @@ static int attr_host(drukfs_fs *fs, uint64_t node, unsigned field,
 		mode = S_IFDIR | 0555;
 	else if (field == FIELD_PRIVATE_KEY)
 		mode = S_IFREG | 0600;
+	else if (field == FIELD_EXPIRES_AT)
+		mode = S_IFREG | 0644; /* writing a time renews the lease */
 	attr_base(fs, st, drukfs_ino(node, field), mode);
 	st->st_mtime = st->st_atime = record_time(h->updated_at, fs->started);
 	st->st_ctime = record_time(h->created_at, st->st_mtime);
@@ -278,6 +279,23 @@ static int entry_host(drukfs_fs *fs, const char *handle, unsigned field,
 	return rc;
 }
 
+/* Takes a lookup reference on specs/NAME and fills its attributes. */
+static int entry_spec(drukfs_fs *fs, const char *name, struct stat *st)
+{
+	uint64_t node;
+	int rc;
+
+	if (!drukfs_state_name_valid(name))
+		return -ENOENT;
+	rc = drukfs_tree_ref(fs->tree, name, &node);
+	if (rc < 0)
+		return rc;
+	rc = drukfs_spec_attr(fs, name, node, st);
+	if (rc < 0)
+		drukfs_tree_forget(fs->tree, node, 1);
+	return rc;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	drukfs_fs *fs = fs_of(req);
@@ -303,6 +321,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (rc == 0)
 			rc = entry_host(fs, handle, (unsigned)field, &st);
 		free(handle);
+	} else if (parent == INO_SPECS) {
+		rc = entry_spec(fs, name, &st);
 	} else {
 		rc = -ENOENT;
 	}
@@ -347,6 +367,13 @@ static int getattr_ino(drukfs_fs *fs, fuse_ino_t ino, struct stat *st)
 	}
 	if (ino < INO_FIXED_END)
 		return -ENOENT;
+	if (drukfs_ino_field(ino) == DRUKFS_SPEC_FIELD) {
+		rc = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino), &handle);
+		if (rc == 0)
+			rc = drukfs_spec_attr(fs, handle, drukfs_ino_node(ino), st);
+		free(handle);
+		return rc;
+	}
 	rc = resolve_ino(fs, ino, DRUKFS_NOWAIT, &r, &handle);
 	if (rc < 0)
 		return rc;
@@ -372,10 +399,48 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 
 /* Nothing's attributes can be changed: modes, owners and times are the
  * service's.  Truncating a value file is refused like writing it. */
+#define SET_TIMES (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | \
+		   FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | \
+		   FUSE_SET_ATTR_CTIME)
+
+/* What setattr may do: `touch hosts/X` renews the lease; truncating
+ * expires_at or a spec is how `>` starts rewriting it.  Modes, owners
+ * and other times are the service's. */
+static int setattr_ino(drukfs_fs *fs, fuse_ino_t ino, int to_set)
+{
+	unsigned field = drukfs_ino_field(ino);
+	char *handle = NULL;
+	int rc;
+
+	if (ino < INO_FIXED_END)
+		return (to_set & FUSE_SET_ATTR_SIZE) ? -EACCES : -EPERM;
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		return (to_set & ~(FUSE_SET_ATTR_SIZE | SET_TIMES)) ? -EPERM :
+		       field == FIELD_EXPIRES_AT || field == DRUKFS_SPEC_FIELD ?
+									0 :
+									-EACCES;
+	if (field != FIELD_DIR || (to_set & ~SET_TIMES))
+		return -EPERM;
+	rc = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino), &handle);
+	if (rc == 0)
+		rc = drukfs_handles_renew(fs->handles, handle, NULL);
+	free(handle);
+	return rc;
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, (to_set & FUSE_SET_ATTR_SIZE) ? EACCES : EPERM);
+	drukfs_fs *fs = fs_of(req);
+	struct stat st;
+	int rc = setattr_ino(fs, ino, to_set);
+
+	if (rc == 0)
+		rc = getattr_ino(fs, ino, &st);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, fs->ttl);
 }
 
 /* ---- directories ------------------------------------------------------------ */
@@ -387,6 +452,7 @@ static void open_dir_free(open_dir *d)
 	drukfs_listing_free(d->listing);
 	drukfs_resolved_clear(&d->host);
 	free(d->handle);
+	drukfs_state_names_free(d->specs, d->spec_count);
 	free(d);
 }
 
@@ -412,6 +478,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		if (rc == 0)
 			rc = drukfs_handles_resolve(fs->handles, d->handle, 0,
 						    &d->host);
+	} else if (ino == INO_SPECS) {
+		rc = drukfs_spec_names(fs, &d->specs, &d->spec_count);
 	} else if (ino != INO_ROOT && ino != INO_META) {
 		rc = -ENOTDIR;
 	}
@@ -452,6 +520,25 @@ static int dir_entry(drukfs_fs *fs, fuse_ino_t ino, open_dir *d, size_t i,
 			return 1;
 		}
 		return 0;
+	}
+	if (ino == INO_SPECS) {
+		uint64_t node;
+
+		if (i >= d->spec_count)
+			return 0;
+		*name = d->specs[i];
+		if (!plus) {
+			attr_base(fs, st, 0, S_IFREG | 0644);
+			return 1;
+		}
+		if (drukfs_tree_ref(fs->tree, *name, &node) < 0)
+			return -ENOMEM;
+		if (drukfs_spec_attr(fs, *name, node, st) < 0) {
+			/* removed since opendir: show it without size */
+			attr_base(fs, st, drukfs_ino(node, DRUKFS_SPEC_FIELD),
+				  S_IFREG | 0644);
+		}
+		return 1;
 	}
 	if (ino == INO_HOSTS) {
 		uint64_t node;
@@ -596,15 +683,56 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fuse_reply_err(req, EPERM);
 }
 
+/* Only specs/NAME can be created; it is stored when closed, if valid. */
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, EPERM);
+	drukfs_fs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	open_file *f = NULL;
+	uint64_t node;
+	int rc;
+
+	if (parent != INO_SPECS) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if (!drukfs_state_name_valid(name)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	rc = drukfs_tree_ref(fs->tree, name, &node);
+	if (rc == 0) {
+		rc = drukfs_write_open(fs, drukfs_ino(node, DRUKFS_SPEC_FIELD), &f);
+		if (rc < 0)
+			drukfs_tree_forget(fs->tree, node, 1);
+	}
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	attr_base(fs, &e.attr, drukfs_ino(node, DRUKFS_SPEC_FIELD),
+		  S_IFREG | 0644);
+	e.ino = e.attr.st_ino;
+	e.attr_timeout = e.entry_timeout = 0;
+	fi->direct_io = 1;
+	fi->fh = (uintptr_t)f;
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		drukfs_write_release(fs, f);
+		drukfs_open_file_free(f);
+	}
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, EPERM);
+	drukfs_fs *fs = fs_of(req);
+
+	if (parent != INO_SPECS) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	fuse_reply_err(req, -drukfs_spec_unlink(fs, name));
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
@@ -627,13 +755,6 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 }
 
 /* ---- files ---------------------------------------------------------------- */
-
-static void open_file_free(open_file *f)
-{
-	if (f)
-		free(f->data);
-	free(f);
-}
 
 static int render_doctor(drukfs_fs *fs, int as_json, char **out, size_t *len)
 {
@@ -759,7 +880,15 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc;
 
 	if (write && ino != INO_REFRESH) {
-		fuse_reply_err(req, EACCES);
+		rc = (fi->flags & O_ACCMODE) == O_WRONLY ?
+			     drukfs_write_open(fs, ino, &f) : -EACCES;
+		if (rc < 0) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		fi->direct_io = 1;
+		fi->fh = (uintptr_t)f;
+		fuse_reply_open(req, fi);
 		return;
 	}
 	if (!write && ino == INO_REFRESH) {
@@ -788,18 +917,29 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = ino < INO_FIXED_END ? render_fixed(fs, ino, &f->data, &f->len) :
-				   render_host_file(fs, ino, &f->data, &f->len);
+	if (ino < INO_FIXED_END) {
+		rc = render_fixed(fs, ino, &f->data, &f->len);
+	} else if (drukfs_ino_field(ino) == DRUKFS_SPEC_FIELD) {
+		char *name = NULL;
+
+		rc = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino), &name);
+		if (rc == 0)
+			rc = drukfs_spec_read(fs, name, f);
+		free(name);
+	} else {
+		rc = render_host_file(fs, ino, &f->data, &f->len);
+	}
 	if (rc < 0) {
-		open_file_free(f);
+		drukfs_open_file_free(f);
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	/* Generated files change with every read.  A host file may keep the
+	/* Generated files and specs change with every read.  A host file may
+	 * keep the
 	 * kernel's page cache only if the last open served the same bytes;
 	 * when they changed, this open reads past the cache (the kernel may
 	 * still hold the old size) and the inode is invalidated at once. */
-	if (ino < INO_FIXED_END) {
+	if (ino < INO_FIXED_END || drukfs_ino_field(ino) == DRUKFS_SPEC_FIELD) {
 		fi->direct_io = 1;
 	} else {
 		int same = drukfs_tree_served(fs->tree, drukfs_ino_node(ino),
@@ -820,7 +960,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	open_file_free((open_file *)(uintptr_t)fi->fh);
+	drukfs_write_release(fs_of(req), (open_file *)(uintptr_t)fi->fh);
+	drukfs_open_file_free((open_file *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -925,14 +1066,37 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	drukfs_fs *fs = fs_of(req);
+	open_file *f = (open_file *)(uintptr_t)fi->fh;
+	ssize_t n;
 
-	if (ino != INO_REFRESH) {
+	if (ino == INO_REFRESH) {
+		drukfs_cache_drop(fs->cache);
+		drukfs_log_add(fs->log, time(NULL),
+			       "caches dropped (.drukfs/refresh)");
+		fuse_reply_write(req, size);
+		return;
+	}
+	if (!f || f->kind == OPEN_READ) {
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	drukfs_cache_drop(fs->cache);
-	drukfs_log_add(fs->log, time(NULL), "caches dropped (.drukfs/refresh)");
-	fuse_reply_write(req, size);
+	n = drukfs_write_data(fs, f, buf, size, off);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+/* close(2): a write not acted on yet is acted on now. */
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	open_file *f = (open_file *)(uintptr_t)fi->fh;
+
+	if (!f || f->kind == OPEN_READ) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	fuse_reply_err(req, -drukfs_write_flush(fs_of(req), f));
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -973,6 +1137,7 @@ const struct fuse_lowlevel_ops drukfs_ops = {
 	.open = op_open,
 	.read = op_read,
 	.write = op_write,
+	.flush = op_flush,
 	.release = op_release,
 	.opendir = op_opendir,
 	.readdir = op_readdir,

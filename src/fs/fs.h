@@ -46,6 +46,9 @@ typedef struct drukfs_fs {
 	/* Hosts left out of ssh_config are logged once per reason. */
 	pthread_mutex_t slock;
 	strmap ssh_logged;
+	strmap specs_open;      /* spec name -> count of write handles; a
+				   spec being written exists before it is
+				   stored (under slock) */
 
 	/* Kernel invalidations are sent from their own thread: never from a
 	 * handler, and never from a thread a handler may wait for. */

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "isotime.h"
+#include "spec.h"
 #include "strmap.h"
 
 #define CREATE_RETRIES 8
@@ -671,24 +673,61 @@ static int name_taken(drukfs_handles *h, const char *name)
 	return taken;
 }
 
+/* The spec kept for NAME (specs/NAME), parsed; an empty spec when there
+ * is none.  0, -EINVAL (logged), -errno. */
+static int load_spec(drukfs_handles *h, const char *name, drukfs_spec *spec)
+{
+	char *text = NULL;
+	const char *why;
+	size_t line;
+	int rc = drukfs_state_spec_get(h->state, name, &text);
+
+	memset(spec, 0, sizeof(*spec));
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	rc = drukfs_spec_parse(text, spec, &line, &why);
+	free(text);
+	if (rc == -EINVAL)
+		drukfs_log_add(h->log, time(NULL), "mkdir %s: specs/%s line %zu: %s",
+			       name, name, line, why);
+	return rc;
+}
+
+/* The create body of NAME: the mount's defaults, its spec merged over
+ * them, the lease turned into a time from now.  0 or -errno. */
 static int create_body(drukfs_handles *h, const char *name, char **body)
 {
-	drukbox_create_opts o = { 0 };
+	drukbox_create_opts o;
+	drukbox_env_var *env = NULL;
+	drukfs_spec spec;
 	char when[32];
+	long lease;
+	int rc = load_spec(h, name, &spec);
 
-	if (h->opts.defaults)
-		o = *h->opts.defaults;
-	o.idempotency_key = name;
-	if (h->opts.lease > 0) {
-		time_t t = time(NULL) + h->opts.lease;
-		struct tm tm;
+	if (rc < 0)
+		return rc;
+	rc = drukfs_spec_merge(&spec, h->opts.defaults, h->opts.lease, &o,
+			       &lease, &env);
+	if (rc == 0) {
+		o.idempotency_key = name;
+		if (lease < 0) {
+			o.expiry = DRUKBOX_EXPIRY_NEVER;
+		} else if (lease > 0) {
+			time_t t = time(NULL) + lease;
+			struct tm tm;
 
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S+00:00", &tm);
-		o.expiry = DRUKBOX_EXPIRY_AT;
-		o.expires_at = when;
+			gmtime_r(&t, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+			o.expiry = DRUKBOX_EXPIRY_AT;
+			o.expires_at = when;
+		}
+		rc = drukbox_create_body(body, &o) < 0 ? -EINVAL : 0;
 	}
-	return drukbox_create_body(body, &o) < 0 ? -EINVAL : 0;
+	free(env);
+	drukfs_spec_clear(&spec);
+	return rc;
 }
 
 /* Registers ln and waits for the worker's fast answer.  0 or -errno. */
@@ -801,8 +840,10 @@ static void delete_forget(delete_job *j)
 		lname_unlink(h, ln);
 	strmap_del(&h->hidden, j->id);
 	pthread_mutex_unlock(&h->lock);
-	if (j->name)
+	if (j->name) {
 		drukfs_state_forget(h->state, j->name);
+		drukfs_state_spec_del(h->state, j->name);
+	}
 	lname_free(ln);
 }
 
@@ -1220,4 +1261,60 @@ void drukfs_handles_free(drukfs_handles *h)
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
+}
+
+/* ---- renewals ------------------------------------------------------------- */
+
+/* The id behind handle, for a request that needs one.  0, -EBUSY while
+ * the create is pending, -ENOENT, -errno. */
+static int handle_id(drukfs_handles *h, const char *handle, char **id)
+{
+	drukfs_resolved r;
+	int rc = drukfs_handles_resolve(h, handle, 0, &r);
+
+	*id = NULL;
+	if (rc < 0)
+		return rc;
+	if (!r.rec->host->id)
+		rc = -EBUSY;
+	else if (!(*id = strdup(r.rec->host->id)))
+		rc = -ENOMEM;
+	drukfs_resolved_clear(&r);
+	return rc;
+}
+
+int drukfs_handles_renew(drukfs_handles *h, const char *handle,
+			 const char *expires_at)
+{
+	drukbox_host *host = NULL;
+	char *id = NULL;
+	int64_t t;
+	int rc;
+
+	if (expires_at && drukfs_isotime_parse(expires_at, &t) < 0) {
+		drukfs_log_add(h->log, time(NULL),
+			       "renew %s: not an ISO 8601 time with an offset",
+			       handle);
+		return -EINVAL;
+	}
+	rc = handle_id(h, handle, &id);
+	if (rc < 0)
+		return rc;
+	rc = drukbox_host_renew(h->client, id, expires_at, &host);
+	drukfs_cache_count(h->cache, ROUTE_RENEW, rc < 0);
+	if (rc < 0) {
+		const drukbox_error *e = drukbox_error_last();
+
+		drukfs_log_add(h->log, time(NULL), "renew %s failed: %s (%s)",
+			       handle, e->detail, drukbox_err_name(e->code));
+		rc = -drukbox_err_errno(rc);
+	} else {
+		drukfs_log_add(h->log, time(NULL), "renewed %s until %s", handle,
+			       host->expires_at ? host->expires_at : "-");
+		drukbox_host_strip_private_key(host);
+		rc = drukfs_cache_apply(h->cache, id, host);
+		drukfs_handles_host_changed(h, id);
+	}
+	free(id);
+	return rc;
 }

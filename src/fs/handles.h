@@ -94,6 +94,14 @@ int drukfs_handles_create(drukfs_handles *h, const char *name);
  * failure. */
 int drukfs_handles_delete(drukfs_handles *h, const char *handle);
 
+/* touch hosts/<handle> (expires_at NULL: the service's default lease)
+ * or a write of hosts/<handle>/expires_at (an ISO 8601 time with an
+ * offset, else -EINVAL and nothing sent): POST /hosts/{id}/renew, and
+ * the answer replaces the cached record.  0, -EBUSY (pending create, or
+ * 409), or the errno of the failure. */
+int drukfs_handles_renew(drukfs_handles *h, const char *handle,
+			 const char *expires_at);
+
 /* Readers of `wait`. */
 typedef void (*drukfs_wait_fn)(void *ctx, int err);
 

@@ -14,6 +14,9 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +200,32 @@ static int start_sighup(drukfs_fs *fs)
 	return 0;
 }
 
+/* Tells systemd (Type=notify) that the mount is up, when started by it.
+ * The protocol is one datagram to $NOTIFY_SOCKET; done by hand so that
+ * drukfs needs no libsystemd. */
+static void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	n = strlen(path);
+	if (n >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, n);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0'; /* abstract namespace */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+	close(fd);
+}
+
 static int run_loop(drukfs_main *m)
 {
 	struct fuse_loop_config *cfg;
@@ -286,6 +315,7 @@ static int serve(drukfs_main *m, struct fuse_args *args)
 		goto out_unmount;
 	drukfs_log_add(fs->log, time(NULL), "mounted %s on %s", fs->url,
 		       m->cmd.mountpoint);
+	notify_ready();
 	/* The loop returns the number of a signal that ended it (SIGTERM,
 	 * SIGINT): a clean unmount, not a failure. */
 	rc = run_loop(m) < 0 ? 1 : 0;
@@ -313,6 +343,7 @@ static void cleanup(drukfs_main *m)
 	drukfs_log_free(m->fs.log);
 	drukfs_tree_free(m->fs.tree);
 	strmap_clear(&m->fs.ssh_logged);
+	strmap_clear(&m->fs.specs_open);
 	drukfs_settings_free(&m->set);
 	drukfs_options_free(&m->opts);
 	free(m->cmd.mountpoint);

@@ -893,3 +893,105 @@ int drukfs_state_list(drukfs_state *st, char ***out, size_t *count)
 	*count = n;
 	return 0;
 }
+
+/* ---- specs -------------------------------------------------------------- */
+
+/* fd of specs/, made on first use.  -errno. */
+static int open_specs(const drukfs_state *st)
+{
+	int made, fd = make_dir(st->fd, "specs", &made);
+
+	if (fd == -EEXIST)
+		fd = open_dir_nofollow(st->fd, "specs");
+	if (fd >= 0 && made && fsync(st->fd) < 0) {
+		close_keep_errno(fd);
+		return neg_errno();
+	}
+	return fd;
+}
+
+/* See state.h. */
+int drukfs_state_spec_set(drukfs_state *st, const char *name, const char *text)
+{
+	int fd, rc;
+
+	if (!drukfs_state_name_valid(name))
+		return -EINVAL;
+	fd = open_specs(st);
+	if (fd < 0)
+		return fd;
+	rc = write_string(fd, name, text);
+	close(fd);
+	return rc;
+}
+
+/* See state.h. */
+int drukfs_state_spec_get(drukfs_state *st, const char *name, char **out)
+{
+	int fd, rc;
+
+	*out = NULL;
+	if (!drukfs_state_name_valid(name))
+		return -EINVAL;
+	fd = open_specs(st);
+	if (fd < 0)
+		return fd;
+	rc = read_file(fd, name, out);
+	close(fd);
+	return rc;
+}
+
+/* See state.h. */
+int drukfs_state_spec_del(drukfs_state *st, const char *name)
+{
+	int fd, rc = 0;
+
+	if (!drukfs_state_name_valid(name))
+		return -EINVAL;
+	fd = open_specs(st);
+	if (fd < 0)
+		return fd;
+	if (unlinkat(fd, name, 0) < 0)
+		rc = neg_errno();
+	else if (fsync(fd) < 0)
+		rc = neg_errno();
+	close(fd);
+	return rc;
+}
+
+/* See state.h. */
+int drukfs_state_spec_list(drukfs_state *st, char ***out, size_t *count)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	struct stat sb;
+	int fd, rc = 0;
+	DIR *d;
+
+	*out = NULL;
+	*count = 0;
+	fd = open_specs(st);
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
+	if (!d) {
+		close_keep_errno(fd);
+		return neg_errno();
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (!drukfs_state_name_valid(de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(sb.st_mode))
+			continue;
+		rc = names_push(&names, &n, &cap, de->d_name);
+	}
+	closedir(d);
+	if (rc < 0) {
+		drukfs_state_names_free(names, n);
+		return rc;
+	}
+	*out = names;
+	*count = n;
+	return 0;
+}

@@ -9,6 +9,7 @@
  *       private_key                    0600, the key from the create reply
  *       failed                         the failure text of a create that
  *                                      failed after mkdir returned
+ *     specs/<NAME>                     0600, a create spec (KEY=VALUE lines)
  *
  * Making names/<NAME> is the atomic "is this NAME taken" step: two mkdirs
  * of one NAME race on mkdir(2) and exactly one wins.  Every file is written
@@ -63,6 +64,15 @@ int drukfs_state_set_failed(drukfs_state *st, const char *name,
 /* Forgets NAME and everything kept for it (key included). -ENOENT if it
  * was not there. */
 int drukfs_state_forget(drukfs_state *st, const char *name);
+
+/* Create specs (specs/NAME at the mount's root), kept as
+ * <state_dir>/specs/NAME (0600, written atomically) until the host made
+ * from one is deleted.  set: 0 or -errno; get: 0 with *out (caller
+ * frees), -ENOENT; del: 0, -ENOENT; list: like drukfs_state_list(). */
+int drukfs_state_spec_set(drukfs_state *st, const char *name, const char *text);
+int drukfs_state_spec_get(drukfs_state *st, const char *name, char **out);
+int drukfs_state_spec_del(drukfs_state *st, const char *name);
+int drukfs_state_spec_list(drukfs_state *st, char ***out, size_t *count);
 
 /* One local handle as loaded from disk. */
 typedef struct drukfs_state_entry {

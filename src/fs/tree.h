@@ -28,6 +28,7 @@ enum drukfs_fixed_ino {
 	INO_STATS = 7,
 	INO_REFRESH = 8,
 	INO_SSH_CONFIG = 9,
+	INO_SPECS = 10,        /* specs/ */
 	INO_FIXED_END = 32
 };
 
