@@ -340,7 +340,7 @@ static int ssh_opts(drukfs_settings *s, const drukfs_options *o)
 	s->ssh_suffix = o->ssh_suffix ? o->ssh_suffix : ".drukbox";
 	if (!drukfs_ssh_suffix_ok(s->ssh_suffix))
 		return bad("ssh_suffix", s->ssh_suffix,
-			   "expected \"\" or a dot and [A-Za-z0-9._-]");
+			   "expected a dot and [A-Za-z0-9._-], at most 64");
 	s->ssh_address = SSH_ADDRESS_AUTO;
 	if (!o->ssh_address)
 		return 0;

@@ -83,13 +83,12 @@ int drukfs_ssh_alias_ok(const char *alias)
 	return 1;
 }
 
+/* Never empty: without a suffix a host could be named github.com and
+ * capture connections meant for it. */
 int drukfs_ssh_suffix_ok(const char *suffix)
 {
-	if (!suffix)
-		return 0;
-	if (!*suffix)
-		return 1;
-	return suffix[0] == '.' && suffix[1] && drukfs_ssh_alias_ok(suffix + 1);
+	return suffix && suffix[0] == '.' && suffix[1] &&
+	       strlen(suffix) <= 64 && drukfs_ssh_alias_ok(suffix + 1);
 }
 
 int drukfs_ssh_path_ok(const char *path)
@@ -120,28 +119,42 @@ static void pick_address(const drukbox_host *h, drukfs_ssh_address a,
 	}
 }
 
-/* Writes path with '%' doubled (ssh expands %-tokens in these keywords). */
+/* Writes s with '%' doubled (ssh expands %-tokens in these keywords). */
+static void put_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '%')
+			fputc('%', f);
+		fputc(*s, f);
+	}
+}
+
+/* Writes "<mnt>/hosts/<handle>/<file>", quoted, '%' doubled. */
 static void put_path(FILE *f, const char *mnt, const char *handle,
 		     const char *file)
 {
-	char buf[4096];
-	int n = snprintf(buf, sizeof(buf), "%s/hosts/%s/%s", mnt, handle, file);
+	fputc('"', f);
+	put_escaped(f, mnt);
+	fputs("/hosts/", f);
+	put_escaped(f, handle);
+	fputc('/', f);
+	fputs(file, f);
+	fputc('"', f);
+}
 
-	fputc('"', f);
-	for (int i = 0; i < n && i < (int)sizeof(buf) - 1; i++) {
-		if (buf[i] == '%')
-			fputc('%', f);
-		fputc(buf[i], f);
-	}
-	fputc('"', f);
+/* Whether the service's name becomes a second alias. */
+static int name_alias(const drukbox_host *h, const char *handle)
+{
+	return h->name && *h->name && strcmp(h->name, handle) != 0;
 }
 
 /* Checks everything that goes into the block.  NULL or the reason. */
 static const char *check_block(const drukbox_host *h, const char *handle,
 			       const char *host, int port,
-			       const drukfs_ssh_opts *o, char *alias2,
-			       size_t alias2_size)
+			       const drukfs_ssh_opts *o)
 {
+	if (!drukfs_ssh_suffix_ok(o->suffix))
+		return "the alias suffix is not valid";
 	if (!drukfs_ssh_host_ok(host))
 		return "the host address is not an IP address or DNS name";
 	if (port < 1 || port > 65535)
@@ -152,12 +165,8 @@ static const char *check_block(const drukbox_host *h, const char *handle,
 		return "the handle cannot be an ssh alias";
 	if (!drukfs_ssh_path_ok(o->mountpoint))
 		return "the mount point cannot be written into ssh_config";
-	alias2[0] = '\0';
-	if (h->name && strcmp(h->name, handle) != 0) {
-		if (!drukfs_ssh_alias_ok(h->name))
-			return "the server's name cannot be an ssh alias";
-		snprintf(alias2, alias2_size, " %s%s", h->name, o->suffix);
-	}
+	if (name_alias(h, handle) && !drukfs_ssh_alias_ok(h->name))
+		return "the server's name cannot be an ssh alias";
 	return NULL;
 }
 
@@ -165,7 +174,6 @@ int drukfs_ssh_block(char **out, size_t *len, const drukbox_host *h,
 		     const char *handle, int has_key, const drukfs_ssh_opts *o,
 		     const char **why)
 {
-	char alias2[300];
 	const char *host;
 	char *buf = NULL;
 	size_t size = 0;
@@ -180,13 +188,16 @@ int drukfs_ssh_block(char **out, size_t *len, const drukbox_host *h,
 	pick_address(h, o->address, &host, &port);
 	if (!host)
 		return 1;
-	*why = check_block(h, handle, host, port, o, alias2, sizeof(alias2));
+	*why = check_block(h, handle, host, port, o);
 	if (*why)
 		return -EINVAL;
 	f = open_memstream(&buf, &size);
 	if (!f)
 		return -ENOMEM;
-	fprintf(f, "Host %s%s%s\n", handle, o->suffix, alias2);
+	fprintf(f, "Host %s%s", handle, o->suffix);
+	if (name_alias(h, handle))
+		fprintf(f, " %s%s", h->name, o->suffix);
+	fputc('\n', f);
 	fprintf(f, "    HostName %s\n    Port %d\n    User %s\n", host, port,
 		h->ssh_username);
 	fputs("    UserKnownHostsFile ", f);

@@ -34,7 +34,7 @@ typedef struct drukfs_ssh_opts {
 int drukfs_ssh_host_ok(const char *host);   /* IPv4, IPv6, DNS name */
 int drukfs_ssh_user_ok(const char *user);   /* [A-Za-z0-9._][A-Za-z0-9._-]*, <= 32 */
 int drukfs_ssh_alias_ok(const char *alias); /* [A-Za-z0-9._-], no leading '-' */
-int drukfs_ssh_suffix_ok(const char *suffix); /* "" or ".[A-Za-z0-9._-]+" */
+int drukfs_ssh_suffix_ok(const char *suffix); /* ".[A-Za-z0-9._-]+", <= 64 */
 /* A path ssh may be given in quotes: absolute, no quote, no control
  * character, no '$' (ssh expands ${VAR}).  '%' is escaped when written. */
 int drukfs_ssh_path_ok(const char *path);
