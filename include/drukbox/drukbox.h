@@ -192,6 +192,9 @@ typedef struct drukbox_host_list {
 	drukbox_host **hosts;   /* newest first, as the service sent them */
 	size_t skipped;         /* records left out because they were not
 				   objects or had no string id / wrong types */
+	char *skipped_detail;   /* why: one line per skipped record (the
+				   first 8), "<id or #index>: <detail>\n";
+				   NULL when none was skipped */
 } drukbox_host_list;
 
 void drukbox_host_list_free(drukbox_host_list *list);

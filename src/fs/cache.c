@@ -366,6 +366,23 @@ static void overlay_prune(drukfs_cache *c, double started)
 	c->ov_count = j;
 }
 
+/* One log line per record the list parser left out, naming it. */
+static void log_skipped(drukfs_cache *c, const drukbox_host_list *list)
+{
+	const char *p = list->skipped_detail;
+
+	drukfs_log_add(c->log, time(NULL),
+		       "list: %zu host records were malformed and left out",
+		       list->skipped);
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		int n = nl ? (int)(nl - p) : (int)strlen(p);
+
+		drukfs_log_add(c->log, time(NULL), "list: left out %.*s", n, p);
+		p += n + (nl ? 1 : 0);
+	}
+}
+
 static void install_list(drukfs_cache *c, drukbox_host_list *list,
 			 double started, changed_list *cl)
 {
@@ -376,9 +393,7 @@ static void install_list(drukfs_cache *c, drukbox_host_list *list,
 		return;
 	}
 	if (list->skipped)
-		drukfs_log_add(c->log, time(NULL),
-			       "list: %zu host records were malformed and left out",
-			       list->skipped);
+		log_skipped(c, list);
 	s->fetched_at = drukfs_now();
 	s->generation = ++c->generation;
 	diff_snapshots(c->snap, s, cl);

@@ -133,13 +133,15 @@ static void ssh_log_once(drukfs_fs *fs, const char *handle, const char *why)
 }
 
 /* One host's ssh_config block, or "" when it cannot be reached (yet) or
- * a value fails its allowlist (logged).  0 or -ENOMEM. */
+ * a value fails its allowlist (logged).  with_name: see sshconf.h.
+ * 0 or -ENOMEM. */
 static int render_ssh_block(drukfs_fs *fs, const char *handle,
-			    const drukbox_host *h, int has_key, char **out,
-			    size_t *len)
+			    const drukbox_host *h, int has_key, int with_name,
+			    char **out, size_t *len)
 {
 	const char *why = NULL;
-	int rc = drukfs_ssh_block(out, len, h, handle, has_key, &fs->ssh, &why);
+	int rc = drukfs_ssh_block(out, len, h, handle, has_key, with_name,
+				  &fs->ssh, &why);
 
 	if (rc == -ENOMEM)
 		return rc;
@@ -169,7 +171,10 @@ static int render_host_content(drukfs_fs *fs, const char *handle,
 	case FIELD_KNOWN_HOSTS:
 		return drukfs_known_hosts_filter(out, len, h->known_hosts);
 	case FIELD_SSH_CONFIG:
+		/* The name may not be another host's handle. */
 		return render_ssh_block(fs, handle, h, r->private_key != NULL,
+					!h->name || !drukfs_handles_taken(fs->handles,
+									  h->name),
 					out, len);
 	default:
 		return drukfs_render_field(out, len, h, (drukfs_field)field);
@@ -784,10 +789,35 @@ static int render_doctor(drukfs_fs *fs, int as_json, char **out, size_t *len)
 	return rc;
 }
 
+/* Which service names may be aliases in the root ssh_config: value 1 for
+ * a name that exactly one host has and that is no host's handle, 2 for
+ * the rest (ssh takes the first block that matches, so a shared alias
+ * would let one host capture another's connections and offer it the
+ * other's key).  0 or -ENOMEM. */
+static int name_aliases(const drukfs_listing *l, strmap *names)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (strmap_put(names, l->entries[i].handle, (void *)2, NULL) < 0)
+			return -ENOMEM;
+	for (size_t i = 0; i < l->count; i++) {
+		const char *name = l->entries[i].rec->host->name;
+		void *seen;
+
+		if (!name || !*name || strcmp(name, l->entries[i].handle) == 0)
+			continue;
+		seen = strmap_get(names, name);
+		if (strmap_put(names, name, seen ? (void *)2 : (void *)1,
+			       NULL) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* The root ssh_config: a block for every host that can be reached.  It
  * never waits for the service: every ssh on the machine reads it. */
 static int render_ssh_config(drukfs_fs *fs, char **out, size_t *len)
 {
+	strmap names = STRMAP_INIT;
 	drukfs_listing *l = NULL;
 	char *buf = NULL;
 	size_t size = 0;
@@ -796,6 +826,7 @@ static int render_ssh_config(drukfs_fs *fs, char **out, size_t *len)
 
 	if (rc < 0)
 		l = NULL; /* still a valid, empty file */
+	rc = 0;
 	f = open_memstream(&buf, &size);
 	if (!f) {
 		drukfs_listing_free(l);
@@ -803,20 +834,26 @@ static int render_ssh_config(drukfs_fs *fs, char **out, size_t *len)
 	}
 	fputs("# drukfs: one Host block per reachable host (made on each read).\n"
 	      "# Include this file at the top of ~/.ssh/config.\n", f);
-	for (size_t i = 0; l && i < l->count; i++) {
+	if (l && name_aliases(l, &names) < 0)
+		rc = -ENOMEM;
+	for (size_t i = 0; rc == 0 && l && i < l->count; i++) {
+		const drukbox_host *h = l->entries[i].rec->host;
 		char *blk = NULL;
 		size_t n = 0;
 
-		if (render_ssh_block(fs, l->entries[i].handle,
-				     l->entries[i].rec->host,
-				     l->entries[i].has_key, &blk, &n) == 0 && n) {
+		if (render_ssh_block(fs, l->entries[i].handle, h,
+				     l->entries[i].has_key,
+				     h->name && strmap_get(&names, h->name) ==
+							(void *)1,
+				     &blk, &n) == 0 && n) {
 			fputc('\n', f);
 			fwrite(blk, 1, n, f);
 		}
 		free(blk);
 	}
 	drukfs_listing_free(l);
-	if (fclose(f) != 0 || !buf) {
+	strmap_clear(&names);
+	if (fclose(f) != 0 || !buf || rc < 0) {
 		free(buf);
 		return -ENOMEM;
 	}

@@ -658,7 +658,7 @@ static lname *lname_new(const char *name, const char *request)
 }
 
 /* Whether NAME is in use: a local name, or the id of a listed host. */
-static int name_taken(drukfs_handles *h, const char *name)
+static int name_taken(drukfs_handles *h, const char *name, int flags)
 {
 	drukfs_snapshot *s = NULL;
 	int taken;
@@ -666,11 +666,16 @@ static int name_taken(drukfs_handles *h, const char *name)
 	pthread_mutex_lock(&h->lock);
 	taken = strmap_get(&h->names, name) != NULL;
 	pthread_mutex_unlock(&h->lock);
-	if (!taken && drukfs_cache_list(h->cache, 0, &s) == 0) {
+	if (!taken && drukfs_cache_list(h->cache, flags, &s) == 0) {
 		taken = drukfs_snapshot_find(s, name) != NULL;
 		drukfs_snapshot_unref(s);
 	}
 	return taken;
+}
+
+int drukfs_handles_taken(drukfs_handles *h, const char *name)
+{
+	return name_taken(h, name, DRUKFS_NOWAIT);
 }
 
 /* The spec kept for NAME (specs/NAME), parsed; an empty spec when there
@@ -765,7 +770,7 @@ int drukfs_handles_create(drukfs_handles *h, const char *name)
 
 	if (!drukfs_state_name_valid(name))
 		return -EINVAL;
-	if (name_taken(h, name))
+	if (name_taken(h, name, 0))
 		return -EEXIST;
 	rc = create_body(h, name, &body);
 	if (rc < 0)

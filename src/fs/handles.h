@@ -51,6 +51,10 @@ int drukfs_handles_new(drukfs_handles **out, drukbox_client *client,
  * directory already and is resumed by the next mount. */
 void drukfs_handles_free(drukfs_handles *h);
 
+/* Whether `name` is a handle: a local NAME or the id of a listed host.
+ * Answered from the cache without waiting. */
+int drukfs_handles_taken(drukfs_handles *h, const char *name);
+
 /* Whether create or delete workers are still in flight (they hold the
  * client and the cache). */
 int drukfs_handles_busy(drukfs_handles *h);

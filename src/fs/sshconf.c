@@ -143,14 +143,15 @@ static void put_path(FILE *f, const char *mnt, const char *handle,
 }
 
 /* Whether the service's name becomes a second alias. */
-static int name_alias(const drukbox_host *h, const char *handle)
+static int name_alias(const drukbox_host *h, const char *handle,
+		      int with_name)
 {
-	return h->name && *h->name && strcmp(h->name, handle) != 0;
+	return with_name && h->name && *h->name && strcmp(h->name, handle) != 0;
 }
 
 /* Checks everything that goes into the block.  NULL or the reason. */
 static const char *check_block(const drukbox_host *h, const char *handle,
-			       const char *host, int port,
+			       const char *host, int port, int with_name,
 			       const drukfs_ssh_opts *o)
 {
 	if (!drukfs_ssh_suffix_ok(o->suffix))
@@ -165,14 +166,14 @@ static const char *check_block(const drukbox_host *h, const char *handle,
 		return "the handle cannot be an ssh alias";
 	if (!drukfs_ssh_path_ok(o->mountpoint))
 		return "the mount point cannot be written into ssh_config";
-	if (name_alias(h, handle) && !drukfs_ssh_alias_ok(h->name))
+	if (name_alias(h, handle, with_name) && !drukfs_ssh_alias_ok(h->name))
 		return "the server's name cannot be an ssh alias";
 	return NULL;
 }
 
 int drukfs_ssh_block(char **out, size_t *len, const drukbox_host *h,
-		     const char *handle, int has_key, const drukfs_ssh_opts *o,
-		     const char **why)
+		     const char *handle, int has_key, int with_name,
+		     const drukfs_ssh_opts *o, const char **why)
 {
 	const char *host;
 	char *buf = NULL;
@@ -188,14 +189,14 @@ int drukfs_ssh_block(char **out, size_t *len, const drukbox_host *h,
 	pick_address(h, o->address, &host, &port);
 	if (!host)
 		return 1;
-	*why = check_block(h, handle, host, port, o);
+	*why = check_block(h, handle, host, port, with_name, o);
 	if (*why)
 		return -EINVAL;
 	f = open_memstream(&buf, &size);
 	if (!f)
 		return -ENOMEM;
 	fprintf(f, "Host %s%s", handle, o->suffix);
-	if (name_alias(h, handle))
+	if (name_alias(h, handle, with_name))
 		fprintf(f, " %s%s", h->name, o->suffix);
 	fputc('\n', f);
 	fprintf(f, "    HostName %s\n    Port %d\n    User %s\n", host, port,

@@ -40,12 +40,15 @@ int drukfs_ssh_suffix_ok(const char *suffix); /* ".[A-Za-z0-9._-]+", <= 64 */
 int drukfs_ssh_path_ok(const char *path);
 
 /* The Host block for `host` shown as hosts/<handle>.  `has_key` adds
- * IdentityFile and IdentitiesOnly.  0 with *out; 1 when the host cannot
+ * IdentityFile and IdentitiesOnly; `with_name` adds the service's name as
+ * a second alias (the caller clears it when that name is another host's
+ * handle or is shared, so that no host can capture another's alias).
+ * 0 with *out; 1 when the host cannot
  * be reached yet (not active, or no address) and *out is NULL; -EINVAL
  * with *why (static text) when a value fails its allowlist; -ENOMEM. */
 int drukfs_ssh_block(char **out, size_t *len, const drukbox_host *host,
-		     const char *handle, int has_key, const drukfs_ssh_opts *o,
-		     const char **why);
+		     const char *handle, int has_key, int with_name,
+		     const drukfs_ssh_opts *o, const char **why);
 
 /* The lines of raw known_hosts that are plain `host keytype base64`
  * entries ([host]:port allowed, comma-separated host lists allowed),

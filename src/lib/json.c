@@ -129,6 +129,13 @@ static int get_string(json_object *obj, const char *key, char **out,
 		return drukbox_error_set(DRUKBOX_EPROTOCOL, 0,
 					 "%s: field \"%s\" is not a string",
 					 what, key);
+	/* A NUL inside would make C see a shorter (maybe valid) value than
+	 * the one the service sent. */
+	if ((size_t)json_object_get_string_len(v) !=
+	    strlen(json_object_get_string(v)))
+		return drukbox_error_set(DRUKBOX_EPROTOCOL, 0,
+					 "%s: field \"%s\" contains a NUL byte",
+					 what, key);
 	return dup_string(out, json_object_get_string(v));
 }
 
@@ -416,6 +423,32 @@ static int list_push(drukbox_host_list *list, drukbox_host *host)
 	return 0;
 }
 
+/* Notes why record `i` was left out (the first 8 only).  Cannot fail:
+ * on ENOMEM the line is dropped. */
+static void note_skipped(drukbox_host_list *list, json_object *rec, size_t i)
+{
+	json_object *id = NULL;
+	char head[96], *n;
+	const char *detail = drukbox_error_last()->detail;
+	size_t old = list->skipped_detail ? strlen(list->skipped_detail) : 0;
+	int len;
+
+	if (list->skipped > 8)
+		return;
+	if (json_object_is_type(rec, json_type_object) &&
+	    json_object_object_get_ex(rec, "id", &id) &&
+	    json_object_is_type(id, json_type_string))
+		snprintf(head, sizeof(head), "%.80s", json_object_get_string(id));
+	else
+		snprintf(head, sizeof(head), "#%zu", i);
+	len = snprintf(NULL, 0, "%s: %s\n", head, detail);
+	n = realloc(list->skipped_detail, old + (size_t)len + 1);
+	if (!n)
+		return;
+	snprintf(n + old, (size_t)len + 1, "%s: %s\n", head, detail);
+	list->skipped_detail = n;
+}
+
 /* Fills list from a JSON array, skipping records that do not parse.
  * 0, or -DRUKBOX_ENOMEM (the only error that stops it). */
 static int list_fill(drukbox_host_list *list, json_object *array)
@@ -431,6 +464,7 @@ static int list_fill(drukbox_host_list *list, json_object *array)
 			goto out;
 		if (rc) {
 			list->skipped++;
+			note_skipped(list, json_object_array_get_idx(array, i), i);
 			continue;
 		}
 		rc = list_push(list, host);

@@ -90,6 +90,7 @@ void drukbox_host_list_free(drukbox_host_list *list)
 	for (size_t i = 0; i < list->count; i++)
 		drukbox_host_free(list->hosts[i]);
 	free(list->hosts);
+	free(list->skipped_detail);
 	free(list);
 }
 

@@ -302,7 +302,8 @@ static rendered render(const drukbox_host *h, const char *handle, int has_key,
 	r.out = out_sentinel;
 	r.len = 12345;
 	r.why = "stale reason";
-	r.rc = drukfs_ssh_block(&r.out, &r.len, h, handle, has_key, o, &r.why);
+	r.rc = drukfs_ssh_block(&r.out, &r.len, h, handle, has_key, 1, o,
+				&r.why);
 	if (r.rc == 0 && r.out != out_sentinel && r.out)
 		CHECK_BLOCK(r.out, r.len);
 	return r;
@@ -499,6 +500,28 @@ static void test_block_suffix(void)
 	EXPECT_BLOCK(&h, "run-42", 0, &o,
 		     WANT_HEAD("run-42.x", "203.0.113.7", "2222")
 		     WANT_TAIL_NOKEY("/mnt/drukbox", "run-42"));
+}
+
+/* with_name 0: the caller found the name shared or another host's
+ * handle, so only the handle alias is written. */
+static void test_block_without_name_alias(void)
+{
+	drukbox_host h = ssh_host();
+	const char *why = NULL;
+	char *out = NULL;
+	size_t len = 0;
+
+	CU_ASSERT_EQUAL(drukfs_ssh_block(&out, &len, &h, "run-42", 0, 0,
+					 &default_opts, &why), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_EQUAL(strncmp(out, "Host run-42.drukbox\n", 20), 0);
+	free(out);
+	/* a hostile name is not even looked at when it is not used */
+	h.name = (char *)"a\nProxyCommand x";
+	CU_ASSERT_EQUAL(drukfs_ssh_block(&out, &len, &h, "run-42", 0, 0,
+					 &default_opts, &why), 0);
+	CU_ASSERT_PTR_NOT_NULL(out);
+	free(out);
 }
 
 /* auto: the internal address on port 22 when there is one, else the
@@ -1526,6 +1549,7 @@ static const drukbox_test block_tests[] = {
 	{"without a key", test_block_without_key},
 	{"the server's name as a second alias", test_block_name_alias},
 	{"suffix \".x\" and \"\"", test_block_suffix},
+	{"without the name alias", test_block_without_name_alias},
 	{"address auto", test_block_address_auto},
 	{"address external", test_block_address_external},
 	{"address internal", test_block_address_internal},

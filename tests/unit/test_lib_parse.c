@@ -308,7 +308,29 @@ static void test_list_parse_and_skip(void)
 	CU_ASSERT_STRING_EQUAL(list->hosts[2]->status, "active");
 	/* the skipped records' errors do not leak out of a success */
 	CU_ASSERT_EQUAL(drukbox_error_last()->code, DRUKBOX_OK);
+	/* ... but each one is named, with why */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(list->skipped_detail);
+	CU_ASSERT_STRING_EQUAL(list->skipped_detail,
+		"#1: host record is not a JSON object\n"
+		"b: host record: field \"disk_gb\" is not an integer\n"
+		"#3: host record: field \"id\" is missing or empty\n"
+		"#5: host record is not a JSON object\n");
 	drukbox_host_list_free(list);
+}
+
+/* A NUL inside a string would show C a shorter value than the one sent
+ * (e.g. an address that passes ssh_config's allowlist): the record is
+ * malformed. */
+static void test_host_string_with_nul(void)
+{
+	const char text[] = "{\"id\": \"a\", \"ssh_username\": \"root\\u0000x\"}";
+	drukbox_host *h = NULL;
+
+	CU_ASSERT_EQUAL(drukbox_host_parse(&h, text, sizeof(text) - 1),
+			-DRUKBOX_EPROTOCOL);
+	CU_ASSERT_PTR_NULL(h);
+	CU_ASSERT_PTR_NOT_NULL(strstr(drukbox_error_last()->detail,
+				      "\"ssh_username\" contains a NUL byte"));
 }
 
 static void test_list_empty_and_invalid(void)
@@ -639,6 +661,7 @@ static const drukbox_test host_tests[] = {
 
 static const drukbox_test list_tests[] = {
 	{ "parse and skip", test_list_parse_and_skip },
+	{ "a string with a NUL is malformed", test_host_string_with_nul },
 	{ "empty and invalid", test_list_empty_and_invalid },
 	{ NULL, NULL },
 };
