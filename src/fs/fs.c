@@ -708,7 +708,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	rc = drukfs_tree_ref(fs->tree, name, &node);
 	if (rc == 0) {
-		rc = drukfs_write_open(fs, drukfs_ino(node, DRUKFS_SPEC_FIELD), &f);
+		rc = drukfs_write_open(fs, drukfs_ino(node, DRUKFS_SPEC_FIELD), 1,
+				       &f);
 		if (rc < 0)
 			drukfs_tree_forget(fs->tree, node, 1);
 	}
@@ -775,8 +776,12 @@ static int render_doctor(drukfs_fs *fs, int as_json, char **out, size_t *len)
 		drukfs_doctor_unref(d);
 		return *out ? 0 : -ENOMEM;
 	}
+	char why[128];
+
+	snprintf(why, sizeof(why), "GET /doctor failed: %s", strerror(-rc));
 	drukfs_cache_status_get(fs->cache, &cs);
 	drukfs_service_view v = {
+		.doctor_error = rc < 0 ? why : NULL,
 		.url = fs->url,
 		.reachable = cs.reachable,
 		.token_accepted = cs.token_accepted,
@@ -918,7 +923,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (write && ino != INO_REFRESH) {
 		rc = (fi->flags & O_ACCMODE) == O_WRONLY ?
-			     drukfs_write_open(fs, ino, &f) : -EACCES;
+			     drukfs_write_open(fs, ino, !!(fi->flags & O_TRUNC),
+					       &f) :
+			     -EACCES;
 		if (rc < 0) {
 			fuse_reply_err(req, -rc);
 			return;

@@ -51,7 +51,8 @@ static int specs_open_has(drukfs_fs *fs, const char *name)
 	return has;
 }
 
-int drukfs_write_open(drukfs_fs *fs, uint64_t ino, open_file **out)
+int drukfs_write_open(drukfs_fs *fs, uint64_t ino, int truncate,
+		      open_file **out)
 {
 	unsigned field = drukfs_ino_field(ino);
 	open_file *f;
@@ -71,9 +72,10 @@ int drukfs_write_open(drukfs_fs *fs, uint64_t ino, open_file **out)
 		drukfs_open_file_free(f);
 		return rc;
 	}
-	/* A spec opened for writing is rewritten whole, even if empty, and
-	 * exists for getattr while it is being written. */
-	f->dirty = f->kind == OPEN_SPEC;
+	/* Nothing is stored until something is written: shells open, dup2
+	 * and close the file (a flush) before the first write.  A spec being
+	 * written exists for getattr meanwhile. */
+	f->truncate = truncate;
 	if (f->kind == OPEN_SPEC)
 		specs_open_add(fs, f->name, 1);
 	*out = f;
@@ -82,8 +84,13 @@ int drukfs_write_open(drukfs_fs *fs, uint64_t ino, open_file **out)
 
 void drukfs_write_release(drukfs_fs *fs, open_file *f)
 {
-	if (f && f->kind == OPEN_SPEC)
-		specs_open_add(fs, f->name, -1);
+	if (!f || f->kind != OPEN_SPEC)
+		return;
+	if (f->truncate && !f->written && !f->failed &&
+	    drukfs_state_spec_set(fs->state, f->name, "") == 0)
+		drukfs_log_add(fs->log, time(NULL), "specs/%s written (empty)",
+			       f->name);
+	specs_open_add(fs, f->name, -1);
 }
 
 /* The text written so far, without surrounding white space (a copy). */
@@ -172,7 +179,7 @@ ssize_t drukfs_write_data(drukfs_fs *fs, open_file *f, const char *buf,
 	pthread_mutex_lock(&f->lock);
 	rc = f->failed ? -EINVAL : append(f, buf, size, off);
 	if (rc == 0)
-		f->dirty = 1;
+		f->dirty = f->written = 1;
 	/* A complete line: act now, so write(2) carries the error. */
 	if (rc == 0 && f->wlen && f->wbuf[f->wlen - 1] == '\n') {
 		if (f->kind == OPEN_EXPIRES) {

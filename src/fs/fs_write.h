@@ -35,18 +35,23 @@ typedef struct open_file {
 	pthread_mutex_t lock;   /* the write state below */
 	char *wbuf;
 	size_t wlen;
-	int dirty;              /* something to act on at flush */
-	int failed;             /* a write failed: flush stores nothing */
+	int dirty;              /* written since the last flush */
+	int written;            /* written at all */
+	int truncate;           /* opened with O_TRUNC (or created) */
+	int failed;             /* a write failed: nothing is stored */
 } open_file;
 
 void drukfs_open_file_free(open_file *f);
 
-/* Ends a write handle (before drukfs_open_file_free). */
+/* Ends a write handle (before drukfs_open_file_free): a spec opened with
+ * O_TRUNC and never written is stored empty (`: > specs/NAME`). */
 void drukfs_write_release(drukfs_fs *fs, open_file *f);
 
-/* Opens hosts/<h>/expires_at or specs/NAME for writing (O_TRUNC or not:
- * what is written replaces the value).  0 or -errno. */
-int drukfs_write_open(drukfs_fs *fs, uint64_t ino, open_file **out);
+/* Opens hosts/<h>/expires_at or specs/NAME for writing (what is written
+ * replaces the value; `truncate`: O_TRUNC or a create, so that a spec
+ * closed without a write is stored empty).  0 or -errno. */
+int drukfs_write_open(drukfs_fs *fs, uint64_t ino, int truncate,
+		      open_file **out);
 
 /* A write at `off`: appended (offsets must be contiguous).  Returns the
  * bytes taken or -errno (EINVAL: a complete line is not valid; EFBIG). */

@@ -969,6 +969,7 @@ int drukfs_handles_delete(drukfs_handles *h, const char *handle)
 	pthread_mutex_unlock(&h->lock);
 	if (rc == 1) {
 		drukfs_state_forget(h->state, handle);
+		drukfs_state_spec_del(h->state, handle);
 		drukfs_log_add(h->log, time(NULL),
 			       "rmdir %s: forgot a create that never made a host",
 			       handle);

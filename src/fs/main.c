@@ -370,6 +370,7 @@ int main(int argc, char *argv[])
 	if (m.opts.show_version) {
 		printf("drukfs %s (libdrukbox %s)\n", DRUKBOX_VERSION,
 		       DRUKBOX_VERSION);
+		fflush(stdout); /* before fusermount3 --version writes to fd 1 */
 		fuse_lowlevel_version();
 		rc = 0;
 		goto out;

@@ -87,7 +87,7 @@ void drukfs_usage(const char *prog)
 "\n"
 "examples:\n"
 "    export SANDBOX_SERVICE_URL=https://svc.example/drukbox\n"
-"    drukfs -o token_file=$HOME/.config/drukbox/token /mnt/drukbox\n"
+"    drukfs -o token_file=$HOME/.config/drukfs/token /mnt/drukbox\n"
 "    mkdir /mnt/drukbox/hosts/run-42 && cat /mnt/drukbox/hosts/run-42/wait\n"
 "    cat /mnt/drukbox/hosts/run-42/external_ssh_host\n"
 "    rmdir /mnt/drukbox/hosts/run-42\n"
@@ -205,6 +205,12 @@ static int env_line(char *line, drukbox_env_var *var)
 	eq = strchr(line, '=');
 	if (!eq || eq == line)
 		return -EINVAL;
+	/* The service's rule for env names ([A-Za-z_][A-Za-z0-9_]*). */
+	if (!isalpha((unsigned char)*line) && *line != '_')
+		return -EINVAL;
+	for (const char *p = line; p < eq; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			return -EINVAL;
 	*eq = '\0';
 	var->key = line;
 	var->value = eq + 1;
@@ -327,7 +333,7 @@ static int env_file_opt(drukfs_settings *s, const char *path)
 	free(text);
 	if (rc == -EINVAL) {
 		fprintf(stderr, "drukfs: -o env_file=%s: line %zu is not "
-			"KEY=VALUE\n", path, line);
+			"KEY=VALUE with KEY [A-Za-z_][A-Za-z0-9_]*\n", path, line);
 		return -1;
 	}
 	return rc < 0 ? bad("env_file", path, strerror(-rc)) : 0;

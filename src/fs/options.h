@@ -68,7 +68,8 @@ int drukfs_parse_seconds(const char *s, double max, double *out);
 /* `SECONDS` or `permanent`.  Pure.  0 or -EINVAL. */
 int drukfs_parse_lease(const char *s, long *out);
 
-/* KEY=VALUE lines (blank lines and # comments skipped; no quoting).  The
+/* KEY=VALUE lines, KEY [A-Za-z_][A-Za-z0-9_]* (blank lines and #
+ * comments skipped; no quoting).  The
  * pairs point into *buf, which the caller frees with the pairs array.
  * Pure.  0, -EINVAL with *bad_line set to the 1-based line, -ENOMEM. */
 int drukfs_parse_env(const char *text, drukbox_env_var **out, size_t *count,

@@ -504,6 +504,8 @@ static void report_service_summary(report *r, const drukbox_doctor *d)
 /* Why there is no doctor report, as far as drukfs knows. */
 static const char *missing_reason(const drukfs_service_view *view)
 {
+	if (view && view->doctor_error)
+		return view->doctor_error;
 	if (!view || view->reachable == 0)
 		return "service not reachable";
 	if (view->token_accepted == 0)

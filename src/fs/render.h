@@ -71,6 +71,7 @@ typedef struct drukfs_service_view {
 	int64_t list_age_ms;    /* age of the cached host list; -1 none */
 	size_t host_count;      /* hosts in the cached list */
 	const char *last_error; /* last failure line, or NULL */
+	const char *doctor_error; /* why there is no report, or NULL */
 } drukfs_service_view;
 
 /* The human doctor report: a first line "drukbox: ok" / "drukbox: FAIL",

@@ -79,7 +79,7 @@ static const char *const want_names[FIELD_COUNT] = {
 	"instance_type", "disk_gb", "external_ssh_host", "external_ssh_port",
 	"ssh_username", "internal_ssh_host", "known_hosts", "private_key",
 	"last_error", "created_at", "updated_at", "activated_at",
-	"expires_at", "host.json",
+	"expires_at", "host.json", "ssh_config",
 };
 
 static void test_field_name_lookup_round_trip(void)
@@ -247,6 +247,10 @@ static void test_render_not_renderable(void)
 	CU_ASSERT_PTR_NULL(out);
 	CU_ASSERT_EQUAL(len, 0);
 	CU_ASSERT_EQUAL(drukfs_render_field(&out, &len, &h, FIELD_DIR), -EINVAL);
+	/* ssh_config needs the mount's view (sshconf.h), not just a record */
+	CU_ASSERT_EQUAL(drukfs_render_field(&out, &len, &h, FIELD_SSH_CONFIG),
+			-EINVAL);
+	CU_ASSERT_PTR_NULL(out);
 	CU_ASSERT_EQUAL(drukfs_render_field(&out, &len, &h, FIELD_COUNT),
 			-EINVAL);
 	CU_ASSERT_EQUAL(drukfs_render_field(&out, &len, NULL, FIELD_STATE),

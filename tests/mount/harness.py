@@ -481,6 +481,21 @@ class MountTestCase(unittest.TestCase):
         if self.AUTO_MOUNT:
             self.mnt = self.mount()
 
+    def describe_failure(self) -> str:
+        """What run.py prints under a failed test: whether the server is
+        still running, and the end of every mount's stderr (with -f it holds
+        drukfs's event log)."""
+        out = []
+        srv = getattr(self, "srv", None)
+        if srv is not None and srv.proc.poll() is not None:
+            out.append(f"drukbox-local has exited (status {srv.proc.returncode})")
+        for i, mnt in enumerate(getattr(self, "mounts", [])):
+            lines = [l for l in mnt.stderr_text().splitlines()
+                     if "opcode:" not in l and not l.startswith("   ")][-25:]
+            out.append(f"--- mount {i} ({mnt.mountpoint}), drukfs stderr, last lines ---")
+            out.extend(lines or ["(empty)"])
+        return "\n".join(out)
+
     def prepare(self) -> None:
         """Runs after seeding, before mounting: server set-up a test class
         needs in place before drukfs's first list."""

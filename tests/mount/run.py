@@ -38,6 +38,31 @@ class CountingResult(unittest.TextTestResult):
         self._started = time.monotonic()
         super().startTest(test)
 
+    def _describe(self, test):
+        describe = getattr(test, "describe_failure", None)
+        if describe is None:
+            return
+        try:
+            text = describe()
+        except Exception as exc:  # never let a report hide the failure
+            text = f"(could not describe the failure: {exc})"
+        if text:
+            self.stream.write("\n" + text + "\n")
+            self.stream.flush()
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._describe(test)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._describe(test)
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._describe(test)
+
     def addSuccess(self, test):
         super().addSuccess(test)
         self.passed += 1

@@ -21,11 +21,18 @@ LISTED_FIELDS = sorted([
     "state", "id", "name", "provider", "image", "instance_type", "disk_gb",
     "external_ssh_host", "external_ssh_port", "ssh_username",
     "internal_ssh_host", "known_hosts", "last_error", "created_at",
-    "updated_at", "activated_at", "expires_at", "host.json",
+    "updated_at", "activated_at", "expires_at", "host.json", "ssh_config",
 ])
 # file name -> record key, for the value files
 VALUE_FIELDS = {name: ("status" if name == "state" else name)
-                for name in LISTED_FIELDS if name != "host.json"}
+                for name in LISTED_FIELDS if name not in ("host.json", "ssh_config")}
+# Writable: expires_at renews the lease.  Everything else is read-only.
+FILE_MODES = {name: (0o644 if name == "expires_at" else 0o444) for name in LISTED_FIELDS}
+
+# Realistic known_hosts lines (base64 of a real key type's blob).
+KH_22 = "198.51.100.1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL1Laa2+T3GMjNyLMMfNCmMoQDBnOc9fKIeflhW2skwr"
+KH_2222 = ("[198.51.100.1]:2222 ecdsa-sha2-nistp256 "
+           "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5")
 
 
 def expected_value(value) -> str:
@@ -72,8 +79,7 @@ class TreeTest(MountTestCase):
             self.seeded[0], instance_type="m5.large", disk_gb=40,
             internal_ssh_host="sb-0.tail1234.ts.net",
             last_error="first line\nsecond line", external_ssh_port=2222,
-            known_hosts="[198.51.100.1]:2222 ssh-ed25519 AAAAC3Nz1\n"
-                        "[198.51.100.1]:2222 ecdsa-sha2-nistp256 AAAAE2V2\n",
+            known_hosts=KH_2222 + "\n" + KH_22 + "\n",
             activated_at=None, image="ubuntu-24.04")
 
     def record(self, host_id: str) -> dict:
@@ -84,7 +90,8 @@ class TreeTest(MountTestCase):
     def test_root_and_meta_layout(self):
         res = self.run_ok("ls", "-a", self.path())
         self.assertEqual(res.stdout.split(), [".", "..", ".drukfs", "doctor",
-                                              "doctor.json", "hosts"])
+                                              "doctor.json", "hosts", "specs",
+                                              "ssh_config"])
         res = self.run_ok("ls", "-a", self.path(".drukfs"))
         self.assertEqual(res.stdout.split(), [".", "..", "log", "refresh", "stats"])
 
@@ -144,6 +151,23 @@ class TreeTest(MountTestCase):
         res = self.run_ok("cat", self.host(host_id, "created_at"))
         self.assertEqual(res.stdout, self.CREATED[0] + "\n")
 
+    def test_known_hosts_serves_only_plain_lines(self):
+        host_id = self.seeded[2]
+        raw = (KH_22 + "\n"
+               "@cert-authority *.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL1Laa2+T3G\n"
+               "# a comment\n"
+               "junk\n"
+               + KH_2222 + "\n"
+               "198.51.100.9 ssh-ed25519 AAAA$(reboot)AAAAAAAAAAAAAAAAAAAA\n"
+               "bad!host ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL1Laa2+T3G\n")
+        self.srv.patch_host(host_id, known_hosts=raw)
+        self.mnt.refresh()
+        path = self.host(host_id, "known_hosts")
+        self.assertEqual(self.read(path), KH_22 + "\n" + KH_2222 + "\n")
+        self.assertEqual(os.stat(path).st_size, len(KH_22) + len(KH_2222) + 2)
+        doc = json.loads(self.read(self.host(host_id, "host.json")))
+        self.assertEqual(doc["known_hosts"], raw, "host.json keeps the raw value")
+
     def test_null_and_empty_values_are_empty_files(self):
         plain = self.seeded[1]
         rec = self.record(plain)
@@ -196,7 +220,8 @@ class TreeTest(MountTestCase):
         check(self.path(), stat.S_IFDIR, 0o755)
         check(self.path("hosts"), stat.S_IFDIR, 0o755)
         check(self.path(".drukfs"), stat.S_IFDIR, 0o755)
-        for name in ("doctor", "doctor.json"):
+        check(self.path("specs"), stat.S_IFDIR, 0o755)
+        for name in ("doctor", "doctor.json", "ssh_config"):
             check(self.path(name), stat.S_IFREG, 0o444)
         for name in ("log", "stats"):
             check(self.path(".drukfs", name), stat.S_IFREG, 0o444)
@@ -204,10 +229,11 @@ class TreeTest(MountTestCase):
         for host_id in self.seeded:
             check(self.host(host_id), stat.S_IFDIR, 0o555)
             for name in LISTED_FIELDS + ["wait"]:
-                check(self.host(host_id, name), stat.S_IFREG, 0o444)
+                check(self.host(host_id, name), stat.S_IFREG, FILE_MODES.get(name, 0o444))
         res = self.run_ok("ls", "-l", self.host(self.seeded[0]))
         modes = {line.split()[-1]: line.split()[0] for line in res.stdout.splitlines()[1:]}
-        self.assertEqual(set(modes.values()), {"-r--r--r--"}, res.stdout)
+        self.assertEqual(modes, {name: "-rw-r--r--" if mode == 0o644 else "-r--r--r--"
+                                 for name, mode in FILE_MODES.items()}, res.stdout)
 
     def test_private_key_mode_when_this_mount_created_the_host(self):
         self.mkdir_host("keyed")
