@@ -23,6 +23,7 @@
  * file (a FIFO planted there must not hang a FUSE thread).
  */
 #include "state.h"
+#include "strmap.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -370,17 +371,6 @@ static int write_name_file(drukfs_state *st, const char *name,
 
 /* ---- default directory ------------------------------------------------------- */
 
-static uint64_t fnv1a64(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* Where the URL's host part starts: after "scheme://" and any
  * "user:password@", which must not end up in a directory name. */
 static const char *url_visible_part(const char *url)
@@ -416,7 +406,7 @@ static void url_key(char *key, size_t size, const char *url)
 
 		key[n] = safe ? *p : '_';
 	}
-	snprintf(key + n, size - n, "-%016" PRIx64, fnv1a64(url));
+	snprintf(key + n, size - n, "-%016" PRIx64, drukfs_fnv1a(url, strlen(url)));
 }
 
 /* Our home directory as a new string: $HOME if it is absolute, else the
@@ -853,23 +843,21 @@ static int names_push(char ***names, size_t *count, size_t *cap,
 	return 0;
 }
 
-/* See state.h.  Only real directories with valid names count.  0 with
+/* The valid names in directory fd (taken over and closed) whose entries
+ * are of type `type` (S_IFDIR or S_IFREG; links never count).  0 with
  * *out and *count (*out may be NULL when *count is 0), or -errno with
  * *out NULL and *count 0. */
-int drukfs_state_list(drukfs_state *st, char ***out, size_t *count)
+static int list_names(int fd, mode_t type, char ***out, size_t *count)
 {
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	struct stat sb;
-	int fd, rc = 0;
+	int rc = 0;
 	DIR *d;
 
 	*out = NULL;
 	*count = 0;
-	if (!st)
-		return -EINVAL;
-	fd = open_names(st);
 	if (fd < 0)
 		return fd;
 	d = fdopendir(fd);
@@ -880,7 +868,7 @@ int drukfs_state_list(drukfs_state *st, char ***out, size_t *count)
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (!drukfs_state_name_valid(de->d_name) ||
 		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISDIR(sb.st_mode))
+		    (sb.st_mode & S_IFMT) != type)
 			continue;
 		rc = names_push(&names, &n, &cap, de->d_name);
 	}
@@ -892,6 +880,17 @@ int drukfs_state_list(drukfs_state *st, char ***out, size_t *count)
 	*out = names;
 	*count = n;
 	return 0;
+}
+
+/* See state.h.  Only real directories with valid names count. */
+int drukfs_state_list(drukfs_state *st, char ***out, size_t *count)
+{
+	if (!st) {
+		*out = NULL;
+		*count = 0;
+		return -EINVAL;
+	}
+	return list_names(open_names(st), S_IFDIR, out, count);
 }
 
 /* ---- specs -------------------------------------------------------------- */
@@ -959,39 +958,8 @@ int drukfs_state_spec_del(drukfs_state *st, const char *name)
 	return rc;
 }
 
-/* See state.h. */
+/* See state.h.  Only regular files with valid names count. */
 int drukfs_state_spec_list(drukfs_state *st, char ***out, size_t *count)
 {
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	struct stat sb;
-	int fd, rc = 0;
-	DIR *d;
-
-	*out = NULL;
-	*count = 0;
-	fd = open_specs(st);
-	if (fd < 0)
-		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close_keep_errno(fd);
-		return neg_errno();
-	}
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (!drukfs_state_name_valid(de->d_name) ||
-		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(sb.st_mode))
-			continue;
-		rc = names_push(&names, &n, &cap, de->d_name);
-	}
-	closedir(d);
-	if (rc < 0) {
-		drukfs_state_names_free(names, n);
-		return rc;
-	}
-	*out = names;
-	*count = n;
-	return 0;
+	return list_names(open_specs(st), S_IFREG, out, count);
 }

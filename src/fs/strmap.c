@@ -17,15 +17,21 @@
 static char strmap_tomb;
 #define STRMAP_TOMB (&strmap_tomb)
 
-static uint64_t strmap_hash(const char *s)
+uint64_t drukfs_fnv1a(const void *data, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
+	const unsigned char *p = data;
+	uint64_t h = 0xcbf29ce484222325ULL; /* the FNV-1a offset basis */
 
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
 		h *= 1099511628211ULL;
 	}
 	return h;
+}
+
+static uint64_t strmap_hash(const char *s)
+{
+	return drukfs_fnv1a(s, strlen(s));
 }
 
 /* Index of key's slot, or of the slot where it would go (first tombstone

@@ -7,6 +7,7 @@
 #define DRUKFS_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct strmap_slot {
 	char *key;      /* NULL: empty; STRMAP_TOMB: deleted */
@@ -21,6 +22,10 @@ typedef struct strmap {
 } strmap;
 
 #define STRMAP_INIT {NULL, 0, 0, 0}
+
+/* FNV-1a, 64 bits: the hash of the map, of state directory names and of
+ * served file contents.  Pure. */
+uint64_t drukfs_fnv1a(const void *data, size_t len);
 
 /* The value for key, or NULL. */
 void *strmap_get(const strmap *m, const char *key);

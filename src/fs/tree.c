@@ -159,13 +159,7 @@ int drukfs_tree_find(drukfs_tree *t, const char *handle, uint64_t *node)
 
 uint64_t drukfs_content_hash(const char *data, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)data[i];
-		h *= 1099511628211ULL;
-	}
-	return h | 1; /* never 0, which means "nothing served" */
+	return drukfs_fnv1a(data, len) | 1; /* never 0: "nothing served" */
 }
 
 int drukfs_tree_served(drukfs_tree *t, uint64_t node, unsigned field,
