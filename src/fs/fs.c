@@ -726,7 +726,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fi->fh = (uintptr_t)f;
 	if (fuse_reply_create(req, &e, fi) != 0) {
 		drukfs_write_release(fs, f);
-		drukfs_open_file_free(f);
+		drukfs_open_file_unref(f);
 	}
 }
 
@@ -956,7 +956,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_open(req, fi);
 		return;
 	}
-	f = calloc(1, sizeof(*f));
+	f = drukfs_open_file_new(OPEN_READ);
 	if (!f) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -974,7 +974,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = render_host_file(fs, ino, &f->data, &f->len);
 	}
 	if (rc < 0) {
-		drukfs_open_file_free(f);
+		drukfs_open_file_unref(f);
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -1005,7 +1005,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	drukfs_write_release(fs_of(req), (open_file *)(uintptr_t)fi->fh);
-	drukfs_open_file_free((open_file *)(uintptr_t)fi->fh);
+	drukfs_open_file_unref((open_file *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -1103,7 +1103,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (size > f->len - (size_t)off)
 		size = f->len - (size_t)off;
+	drukfs_open_file_ref(f);
 	fuse_reply_buf(req, f->data + off, size);
+	drukfs_open_file_unref(f);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,

@@ -15,12 +15,30 @@
 
 #define WRITE_MAX 65536
 
-void drukfs_open_file_free(open_file *f)
+open_file *drukfs_open_file_new(enum open_kind kind)
 {
+	open_file *f = calloc(1, sizeof(*f));
+
 	if (!f)
+		return NULL;
+	atomic_init(&f->refs, 1);
+	f->kind = kind;
+	pthread_mutex_init(&f->lock, NULL);
+	return f;
+}
+
+open_file *drukfs_open_file_ref(open_file *f)
+{
+	if (f)
+		atomic_fetch_add(&f->refs, 1);
+	return f;
+}
+
+void drukfs_open_file_unref(open_file *f)
+{
+	if (!f || atomic_fetch_sub(&f->refs, 1) != 1)
 		return;
-	if (f->kind != OPEN_READ)
-		pthread_mutex_destroy(&f->lock);
+	pthread_mutex_destroy(&f->lock);
 	free(f->data);
 	free(f->name);
 	free(f->wbuf);
@@ -62,14 +80,13 @@ int drukfs_write_open(drukfs_fs *fs, uint64_t ino, int truncate,
 	if (ino < INO_FIXED_END ||
 	    (field != FIELD_EXPIRES_AT && field != DRUKFS_SPEC_FIELD))
 		return -EACCES;
-	f = calloc(1, sizeof(*f));
+	f = drukfs_open_file_new(field == FIELD_EXPIRES_AT ? OPEN_EXPIRES :
+							     OPEN_SPEC);
 	if (!f)
 		return -ENOMEM;
-	f->kind = field == FIELD_EXPIRES_AT ? OPEN_EXPIRES : OPEN_SPEC;
-	pthread_mutex_init(&f->lock, NULL);
 	rc = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino), &f->name);
 	if (rc < 0) {
-		drukfs_open_file_free(f);
+		drukfs_open_file_unref(f);
 		return rc;
 	}
 	/* Nothing is stored until something is written: shells open, dup2

@@ -15,6 +15,7 @@
 #define DRUKFS_FS_WRITE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -28,6 +29,7 @@ enum open_kind { OPEN_READ = 0, OPEN_EXPIRES, OPEN_SPEC };
 
 /* What an open file handle holds. */
 typedef struct open_file {
+	atomic_int refs;        /* the handle's, and each reply in flight */
 	size_t len;             /* OPEN_READ: the rendered content */
 	char *data;
 	enum open_kind kind;
@@ -41,7 +43,15 @@ typedef struct open_file {
 	int failed;             /* a write failed: nothing is stored */
 } open_file;
 
-void drukfs_open_file_free(open_file *f);
+/* A new handle with one reference (NULL on ENOMEM). */
+open_file *drukfs_open_file_new(enum open_kind kind);
+
+/* Takes / drops a reference; the last one frees the handle.  A read holds
+ * one while its reply is written, because the kernel may complete the
+ * request and send RELEASE from another thread before writev() returns
+ * to us. */
+open_file *drukfs_open_file_ref(open_file *f);
+void drukfs_open_file_unref(open_file *f);
 
 /* Ends a write handle (before drukfs_open_file_free): a spec opened with
  * O_TRUNC and never written is stored empty (`: > specs/NAME`). */
