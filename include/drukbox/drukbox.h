@@ -259,6 +259,10 @@ typedef struct drukbox_create_opts {
  * disk_gb < 0). */
 int drukbox_create_body(char **out, const drukbox_create_opts *opts);
 
+/* True when s is well-formed UTF-8 (shortest forms, no surrogates):
+ * every string a request body carries must be, or it is not JSON. */
+bool drukbox_utf8_valid(const char *s);
+
 /* True when key fits the Idempotency-Key charset and length. */
 bool drukbox_idempotency_key_valid(const char *key);
 

@@ -779,13 +779,13 @@ int drukfs_handles_create(drukfs_handles *h, const char *name)
 	if (rc < 0)
 		goto out;
 	ln = lname_new(name, body);
+	drukfs_log_add(h->log, time(NULL), "mkdir %s: creating", name);
 	rc = ln ? create_and_wait(h, ln) : -ENOMEM;
 	if (rc < 0) {
 		drukfs_state_forget(h->state, name);
 		lname_free(ln);
 		goto out;
 	}
-	drukfs_log_add(h->log, time(NULL), "mkdir %s: create requested", name);
 	changed(h, name);
 out:
 	free(body);

@@ -94,6 +94,8 @@ static const char *spec_line(drukfs_spec *s, char *line)
 		return "empty value";
 	if (has_control(v))
 		return "control character in the value";
+	if (!drukbox_utf8_valid(v)) /* it goes into a JSON body */
+		return "the value is not UTF-8";
 	if (strcmp(line, "image") == 0)
 		return set_once(&s->image, v);
 	if (strcmp(line, "provider") == 0)

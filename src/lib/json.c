@@ -423,6 +423,18 @@ static int list_push(drukbox_host_list *list, drukbox_host *host)
 	return 0;
 }
 
+/* Whether s is 1..max bytes of printable ASCII (no space). */
+static bool printable_ascii(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (n >= max || (unsigned char)s[n] <= 0x20 ||
+		    (unsigned char)s[n] >= 0x7f)
+			return false;
+	return n > 0;
+}
+
 /* Notes why record `i` was left out (the first 8 only).  Cannot fail:
  * on ENOMEM the line is dropped. */
 static void note_skipped(drukbox_host_list *list, json_object *rec, size_t i)
@@ -435,10 +447,13 @@ static void note_skipped(drukbox_host_list *list, json_object *rec, size_t i)
 
 	if (list->skipped > 8)
 		return;
+	/* The id names the record only when it is short printable ASCII: the
+	 * text goes into a log, one line per record. */
 	if (json_object_is_type(rec, json_type_object) &&
 	    json_object_object_get_ex(rec, "id", &id) &&
-	    json_object_is_type(id, json_type_string))
-		snprintf(head, sizeof(head), "%.80s", json_object_get_string(id));
+	    json_object_is_type(id, json_type_string) &&
+	    printable_ascii(json_object_get_string(id), 80))
+		snprintf(head, sizeof(head), "%s", json_object_get_string(id));
 	else
 		snprintf(head, sizeof(head), "#%zu", i);
 	len = snprintf(NULL, 0, "%s: %s\n", head, detail);
@@ -834,6 +849,49 @@ bool drukbox_idempotency_key_valid(const char *key)
 /* Checks what drukbox_create_body cannot send.  0 or -DRUKBOX_EINVAL.
  * Details name env keys (never values) and never echo the idempotency
  * key, which may be derived from something private. */
+/* See drukbox.h. */
+bool drukbox_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned c = *p, n = c < 0x80 ? 0 : c < 0xc2 ? 9 : c < 0xe0 ? 1 :
+					    c < 0xf0 ? 2 : c < 0xf5 ? 3 : 9;
+		uint32_t cp = n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
+
+		if (n == 9)
+			return false;
+		p++;
+		for (unsigned k = 0; k < n; k++, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (*p & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+	}
+	return true;
+}
+
+/* The strings of a create that must be UTF-8 to be sent as JSON. */
+static int create_opts_utf8(const drukbox_create_opts *o)
+{
+	const char *s[] = { o->image, o->provider, o->instance_type,
+			    o->expires_at };
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		if (s[i] && !drukbox_utf8_valid(s[i]))
+			return drukbox_error_set(DRUKBOX_EINVAL, 0,
+						 "a create value is not UTF-8");
+	for (size_t i = 0; i < o->env_count; i++)
+		if (!drukbox_utf8_valid(o->env[i].value))
+			return drukbox_error_set(DRUKBOX_EINVAL, 0,
+						 "env value for %s is not UTF-8",
+						 o->env[i].key);
+	return 0;
+}
+
 static int create_opts_check(const drukbox_create_opts *o)
 {
 	if (o->env_count && !o->env)
@@ -866,7 +924,7 @@ static int create_opts_check(const drukbox_create_opts *o)
 	if (o->disk_gb < 0)
 		return drukbox_error_set(DRUKBOX_EINVAL, 0,
 					 "disk_gb must not be negative");
-	return 0;
+	return create_opts_utf8(o);
 }
 
 /* Appends the fields of a create body, in the contract's order. */

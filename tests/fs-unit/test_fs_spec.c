@@ -212,6 +212,8 @@ static void test_parse_copies_text(void)
 static void test_bad_unknown_key(void)
 {
 	expect_bad("image=a\nflavour=b\n", 2, "unknown key");
+	expect_bad("image=deb\xff\xfe\n", 1, "UTF-8");
+	expect_bad("env.A=ok\nenv.B=\xc3\n", 2, "UTF-8");
 	expect_bad("Image=a\n", 1, "unknown key");
 	expect_bad("env=x\n", 1, "unknown key");
 	expect_bad("\n\n# c\nimage=a\r\nexpires_at=2030-01-01\r\n", 5,

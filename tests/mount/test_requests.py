@@ -165,10 +165,10 @@ class ShortWindowTest(MountTestCase):
         self.assertEqual(mine["requests POST /hosts"], 1)
         self.assertEqual(mine["waiting"], 0)
         log = self.mnt.log()
-        for line in ("mkdir counted: create requested", "created counted (",
+        for line in ("mkdir counted: creating", "created counted (",
                      "deleted counted ("):
             self.assertIn(line, log)
-        self.assertLess(log.index("mkdir counted: create requested"),
+        self.assertLess(log.index("mkdir counted: creating"),
                         log.index("created counted ("))
         self.assertLess(log.index("created counted ("), log.index("deleted counted ("))
 

@@ -672,7 +672,34 @@ static const drukbox_test doctor_tests[] = {
 	{ NULL, NULL },
 };
 
+/* Bytes that are not UTF-8 would make the body not JSON: refused. */
+static void test_body_not_utf8(void)
+{
+	drukbox_env_var env[] = { { "A", "ok\xc3\xa9" } };
+	drukbox_create_opts o = { .image = "deb\xff\xfe" };
+	char *body = NULL;
+
+	CU_ASSERT_EQUAL(drukbox_create_body(&body, &o), -DRUKBOX_EINVAL);
+	CU_ASSERT_PTR_NULL(body);
+	o.image = "debian-12";
+	o.env = env;
+	o.env_count = 1;
+	CU_ASSERT_EQUAL_FATAL(drukbox_create_body(&body, &o), 0);
+	CU_ASSERT_STRING_EQUAL(body, "{\"image\": \"debian-12\", \"env\": "
+				     "{\"A\": \"ok\xc3\xa9\"}}");
+	free(body);
+	body = NULL;
+	env[0].value = "\xed\xa0\x80"; /* a surrogate */
+	CU_ASSERT_EQUAL(drukbox_create_body(&body, &o), -DRUKBOX_EINVAL);
+	CU_ASSERT_EQUAL(drukbox_utf8_valid(""), true);
+	CU_ASSERT_EQUAL(drukbox_utf8_valid("\xf0\x9f\x98\x80"), true);
+	CU_ASSERT_EQUAL(drukbox_utf8_valid("\xc0\x80"), false); /* overlong */
+	CU_ASSERT_EQUAL(drukbox_utf8_valid("\xf4\x90\x80\x80"), false);
+	CU_ASSERT_EQUAL(drukbox_utf8_valid("\xe2\x82"), false); /* cut */
+}
+
 static const drukbox_test body_tests[] = {
+	{ "not UTF-8", test_body_not_utf8 },
 	{ "all omitted", test_body_all_omitted },
 	{ "expiry never", test_body_expiry_never },
 	{ "expiry at", test_body_expiry_at },
