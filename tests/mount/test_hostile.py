@@ -1,0 +1,349 @@
+"""Hostile service answers: TLS verification, hostile GET /hosts bodies,
+and a very large host list.
+
+Every hostile body is served raw through a `body` fault on GET /hosts
+(count -1) and picked up with .drukfs/refresh.  After each one, drukfs must
+still be alive and mounted, must not have created anything outside its mount
+and state directory, and must serve the normal hosts again once the fault is
+cleared and the list refreshed.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import time
+import uuid
+
+from harness import (MountTestCase, Mount, mounted, start_server, call,
+                     read_text, MOUNT_TIMEOUT)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLIENT_DIR = os.path.normpath(os.path.join(HERE, "..", "client"))
+TLS_CERT = os.path.join(CLIENT_DIR, "tls-cert.pem")
+TLS_KEY = os.path.join(CLIENT_DIR, "tls-key.pem")
+
+KH_22 = ("198.51.100.1 ssh-ed25519 "
+         "AAAAC3NzaC1lZDI1NTE5AAAAIL1Laa2+T3GMjNyLMMfNCmMoQDBnOc9fKIeflhW2skwr")
+
+# The string fields drukfs reads from a host record, and its integer fields.
+STRING_FIELDS = ["id", "name", "status", "provider", "image", "instance_type",
+                 "external_ssh_host", "ssh_username", "internal_ssh_host",
+                 "known_hosts", "tailscale_device_id", "private_key",
+                 "last_error", "created_at", "updated_at", "activated_at",
+                 "expires_at"]
+INT_FIELDS = ["disk_gb", "external_ssh_port"]
+
+SSH_LINE = re.compile(r"^(#.*|\s*|Host .*|    [A-Za-z]+ .*)$")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class HostileListTest(MountTestCase):
+    SEED = 3
+    MOUNT_OPTIONS = {"cache_ttl": 30}
+
+    def prepare(self) -> None:
+        self.base = self.server_hosts()
+        self.assertEqual(len(self.base), self.SEED)
+
+    # -- helpers --
+    def outside(self) -> dict:
+        """What exists around the mount: its work dir's parent, /tmp, and
+        the work dir itself."""
+        parent = os.path.dirname(self.mnt.work)
+        out = {}
+        for d in {parent, "/tmp", self.mnt.work}:
+            out[d] = set(os.listdir(d))
+        return out
+
+    def assertNothingNew(self, before: dict) -> None:
+        for d, names in before.items():
+            new = set(os.listdir(d)) - names
+            if d != self.mnt.work:
+                # Other test processes on the machine make their own
+                # temporary directories; drukfs never makes these.
+                new = {n for n in new
+                       if not n.startswith(("drukfs-test-", "tmp"))}
+            self.assertEqual(new, set(), f"new entries in {d}")
+
+    def assertHealthy(self) -> None:
+        self.assertTrue(self.mnt.alive(), "drukfs died:\n" + self.mnt.stderr_text())
+        self.assertTrue(mounted(self.mnt.mountpoint), "the mount is gone")
+        # The tree still answers.
+        self.listdir(self.path())
+        self.check_ssh_config()
+
+    def check_ssh_config(self) -> str:
+        text = self.read(self.path("ssh_config"))
+        for line in text.split("\n"):
+            self.assertRegex(line, SSH_LINE, "ssh_config line does not parse")
+        return text
+
+    def serve(self, body) -> None:
+        """Serves body (str, or JSON value) as GET /hosts and refreshes."""
+        if not isinstance(body, str):
+            body = json.dumps(body)
+        self.srv.clear_faults()   # the first matching rule wins: one at a time
+        self.srv.fault("GET /hosts", "body", count=-1, body=body)
+        try:
+            self.mnt.refresh()
+        except AssertionError:
+            pass  # a refresh may report the failed fetch; checked by the caller
+
+    def restore(self) -> None:
+        self.srv.clear_faults()
+        self.mnt.refresh()
+        self.assertEqual(self.listdir(self.path("hosts")), sorted(self.seeded))
+        for host_id in self.seeded:
+            self.assertEqual(self.read(self.host(host_id, "id")), host_id + "\n")
+        self.check_ssh_config()
+
+    def record(self, **fields) -> dict:
+        """A copy of the first seeded record with a fresh id and fields."""
+        rec = dict(self.base[0])
+        rec["id"] = new_id()
+        rec.update(fields)
+        return rec
+
+    # -- tests --
+    def test_megabyte_known_hosts(self):
+        before = self.outside()
+        lines = []
+        size = 0
+        i = 0
+        while size < 1024 * 1024:
+            line = KH_22.replace("198.51.100.1", f"198.51.{i // 250}.{i % 250 + 1}")
+            lines.append(line)
+            size += len(line) + 1
+            i += 1
+        kh = "\n".join(lines) + "\n"
+        rec = self.record(known_hosts=kh)
+        self.serve(self.base + [rec])
+        self.assertHealthy()
+        path = self.host(rec["id"], "known_hosts")
+        content = self.read(path)
+        self.assertEqual(len(content), len(kh))
+        self.assertEqual(content, kh)
+        self.assertEqual(os.stat(path).st_size, len(kh.encode()))
+        doc = json.loads(self.read(self.host(rec["id"], "host.json")))
+        self.assertEqual(doc["known_hosts"], kh)
+        self.assertIn(rec["id"], self.listdir(self.path("hosts")))
+        self.assertNothingNew(before)
+        self.restore()
+
+    def test_nul_and_control_characters(self):
+        before = self.outside()
+        nul = {f: self.record(**{f: "a\u0000b"}) for f in
+               ("name", "status", "known_hosts", "external_ssh_host")}
+        ctrl = self.record(name="evil\u0001\u001b[2J\nHost *\n    ProxyCommand x",
+                           status="act\u0007ive\r",
+                           ssh_username="root\nHost *\n    ProxyCommand rm",
+                           external_ssh_host="h\tx\u007f",
+                           known_hosts=KH_22 + "\u001b]0;x\u0007\n")
+        ctrl_id = self.record(id="ctl\u0001id")
+        nul_id = self.record(id="nul\u0000id")
+        self.serve(self.base + list(nul.values()) + [ctrl, ctrl_id, nul_id])
+        self.assertHealthy()
+        listed = self.listdir(self.path("hosts"))
+        # A NUL in any string field leaves the record out, named in the log.
+        log = self.mnt.log()
+        for field, rec in nul.items():
+            self.assertNotIn(rec["id"], listed)
+            self.assertIn(f'left out {rec["id"]}: host record: field "{field}" '
+                          f'contains a NUL byte', log)
+        self.assertNotIn("nul\u0000id", listed)
+        # Control characters do not make a record malformed; an id holding
+        # one cannot be a directory entry.
+        self.assertIn(ctrl["id"], listed)
+        self.assertNotIn("ctl\u0001id", listed)
+        self.assertEqual(sorted(set(listed) - set(self.seeded)), [ctrl["id"]])
+        text = self.check_ssh_config()
+        self.assertNotIn("ProxyCommand", text)
+        self.read(self.host(ctrl["id"], "host.json"))
+        self.read(self.host(ctrl["id"], "known_hosts"))
+        self.assertNothingNew(before)
+        self.restore()
+
+    def test_odd_ids(self):
+        before = self.outside()
+        bad = ["a/b", "../escape", "..", ".", "x/../../y", "/abs", "a" * 256, ""]
+        odd = ["not-a-uuid", "...", "..x", "with space", "ünïcode", "a" * 255]
+        recs = [self.record(id=i) for i in bad + odd]
+        self.serve(self.base + recs)
+        self.assertHealthy()
+        listed = self.listdir(self.path("hosts"))
+        self.assertEqual(sorted(listed), sorted(self.seeded + odd))
+        for i in odd:
+            self.assertEqual(self.read(self.host(i, "id")), i + "\n")
+        self.assertNotIn("escape", os.listdir(self.mnt.work))
+        self.assertNotIn("escape", os.listdir(self.path()))
+        self.assertFalse(os.path.exists(self.path("y")))
+        self.assertNothingNew(before)
+        self.restore()
+
+    def test_duplicate_ids(self):
+        before = self.outside()
+        dup = self.record(name="second-copy")
+        first = self.record(name="first-copy")
+        first["id"] = dup["id"]
+        self.serve(self.base + [first, dup, dup] + self.base)
+        self.assertHealthy()
+        listed = self.listdir(self.path("hosts"))
+        self.assertEqual(len(listed), len(set(listed)))
+        self.assertEqual(sorted(listed), sorted(self.seeded + [dup["id"]]))
+        _, err = call(os.listdir, self.path("hosts"))
+        self.assertEqual(err, 0)
+        self.assertNothingNew(before)
+        self.restore()
+
+    def test_deep_nesting_keeps_stale_list(self):
+        before = self.outside()
+        deep = "[" * 100000 + "]" * 100000
+        self.serve(deep)
+        self.assertHealthy()
+        # A failed list fetch keeps the last good list.
+        self.assertEqual(self.listdir(self.path("hosts")), sorted(self.seeded))
+        self.wait_until(lambda: "nested deeper than" in self.mnt.log(), 10,
+                        what="the deep array to be refused")
+        deep_obj = '{"a":' * 100000 + "1" + "}" * 100000
+        self.serve(deep_obj)
+        self.assertHealthy()
+        self.assertEqual(self.listdir(self.path("hosts")), sorted(self.seeded))
+        self.wait_until(lambda: self.mnt.log().count("nested deeper than") == 2,
+                        10, what="the deep object to be refused")
+        # Deep nesting inside one record of an otherwise good list.
+        rec = self.record()
+        body = json.dumps(self.base)[:-1] + ", " + json.dumps(rec)[:-1] + \
+            ', "extra": ' + "[" * 100000 + "]" * 100000 + "}]"
+        self.serve(body)
+        self.assertHealthy()
+        self.assertEqual(self.listdir(self.path("hosts")), sorted(self.seeded))
+        self.wait_until(lambda: self.mnt.log().count("nested deeper than") == 3,
+                        10, what="the deep record to be refused")
+        self.assertNothingNew(before)
+        self.restore()
+
+    def test_deep_nesting_refuses_fresh_mount(self):
+        self.srv.fault("GET /hosts", "body", count=-1,
+                       body="[" * 100000 + "]" * 100000)
+        mnt = self.mount(wait=False)
+        status = mnt.wait_exit(MOUNT_TIMEOUT)
+        self.assertIsNotNone(status, "drukfs did not exit")
+        self.assertNotEqual(status, 0)
+        self.assertFalse(mounted(mnt.mountpoint))
+        err = mnt.stderr_text()
+        self.assertIn("nested deeper than", err)
+        self.assertNoToken(err, "stderr")
+
+    def _wrong_types_batch(self, cases: list) -> None:
+        """cases: (label, record, expected log detail); at most 8 (the log
+        names the first 8 malformed records of a list)."""
+        self.assertLessEqual(len(cases), 8)
+        self.serve(self.base + [rec for _, rec, _ in cases])
+        self.assertHealthy()
+        self.assertEqual(self.listdir(self.path("hosts")), sorted(self.seeded))
+        log = self.mnt.log()
+        self.assertIn(f"list: {len(cases)} host records were malformed and left out", log)
+        for label, rec, detail in cases:
+            self.assertIn(f"list: left out {label}: {detail}", log, label)
+
+    def test_wrong_types_for_every_field(self):
+        before = self.outside()
+        cases = []
+        wrong_for_string = [123, 1.5, True, [], {}]
+        for n, field in enumerate(STRING_FIELDS):
+            value = wrong_for_string[n % len(wrong_for_string)]
+            rec = self.record(**{field: value})
+            label = rec["id"] if field != "id" else f"#{self.SEED + len(cases) % 8}"
+            cases.append((field, rec, label,
+                          f'host record: field "{field}" is not a string'))
+        wrong_for_int = ["22", 1.5, True, [], {}]
+        for n, field in enumerate(INT_FIELDS):
+            rec = self.record(**{field: wrong_for_int[n]})
+            cases.append((field, rec, rec["id"],
+                          f'host record: field "{field}" is not an integer'))
+        rec = self.record(external_ssh_port=70000)
+        cases.append(("port", rec, rec["id"],
+                      'host record: field "external_ssh_port" is out of range'))
+        rec = self.record()
+        del rec["id"]
+        cases.append(("noid", rec, None,
+                      'host record: field "id" is missing or empty'))
+        for value in (5, "a string", None, [1, 2]):
+            cases.append(("notobj", value, None, "host record is not a JSON object"))
+        for start in range(0, len(cases), 8):
+            batch = []
+            for k, (_, rec, label, detail) in enumerate(cases[start:start + 8]):
+                if label is None or label.startswith("#"):
+                    label = f"#{self.SEED + k}"
+                batch.append((label, rec, detail))
+            self._wrong_types_batch(batch)
+        self.assertNothingNew(before)
+        self.restore()
+
+    def test_body_not_an_array(self):
+        before = self.outside()
+        bodies = ['{"hosts": []}', '"hosts"', "42", "null", "true", "",
+                  "<html>nope</html>", json.dumps(self.base)[:-1],
+                  json.dumps(self.base) + "garbage", "\u0000", "[1,]"]
+        for body in bodies:
+            failed = self.mnt.log().count("refresh failed:")
+            self.serve(body)
+            self.assertHealthy()
+            self.assertEqual(self.listdir(self.path("hosts")), sorted(self.seeded),
+                             f"body {body[:40]!r}")
+            # The list is fetched in the background: wait for the refusal.
+            self.wait_until(lambda: self.mnt.log().count("refresh failed:") == failed + 1,
+                            10, what=f"body {body[:40]!r} to be refused")
+        log = self.mnt.log()
+        self.assertIn("host list is not a JSON array", log)
+        self.assertNothingNew(before)
+        self.restore()
+
+
+class TlsTest(MountTestCase):
+    AUTO_MOUNT = False
+    SERVER_ARGS = ("--tls-cert", TLS_CERT, "--tls-key", TLS_KEY)
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.assertTrue(self.srv.url.startswith("https://"), self.srv.url)
+
+    def test_self_signed_refused_without_cacert(self):
+        mnt = self.mount(wait=False)
+        status = mnt.wait_exit(MOUNT_TIMEOUT)
+        self.assertIsNotNone(status, "drukfs did not exit")
+        self.assertNotEqual(status, 0)
+        self.assertFalse(mounted(mnt.mountpoint))
+        err = mnt.stderr_text()
+        self.assertRegex(err.lower(), r"certificate|tls|ssl", err)
+        self.assertNoToken(err, "stderr")
+        self.assertEqual(self.route_count("GET /hosts"), 0)
+
+    def test_self_signed_accepted_with_cacert(self):
+        self.srv.seed(2)
+        mnt = self.mount({"cacert": TLS_CERT})
+        res = self.run_ok("ls", mnt.path("hosts"))
+        self.assertEqual(len(res.stdout.split()), 2)
+        self.assertNoToken(mnt.stderr_text(), "stderr")
+
+
+class ManyHostsTest(MountTestCase):
+    SEED = 20000
+    MOUNT_OPTIONS = {"cache_ttl": 60, "timeout": 30}
+
+    def test_twenty_thousand_hosts_one_request(self):
+        self.mnt.refresh()   # drops the cached list
+        self.reset_counts()
+        start = time.monotonic()
+        res = self.sh("ls hosts | wc -l", timeout=60)
+        elapsed = time.monotonic() - start
+        self.assertEqual(res.returncode, 0, res)
+        self.assertEqual(int(res.stdout.strip()), 20000)
+        self.assertEqual(self.route_count("GET /hosts"), 1)
+        self.assertLess(elapsed, 20.0)
