@@ -188,6 +188,10 @@ class LocalServer:
     def clear_faults(self) -> None:
         self._control("POST", "/faults/clear")
 
+    def faults(self) -> list:
+        """The fault rules still armed, in order."""
+        return self._control("GET", "/faults").get("faults", [])
+
     def config(self, **kw: Any) -> dict:
         """Changes run-time knobs (provision_seconds, fail_next, ...); returns all."""
         return self._control("POST", "/config", kw)
