@@ -204,6 +204,7 @@ static int attr_host(drukfs_fs *fs, uint64_t node, unsigned field,
 	size_t len = 0;
 	int rc = render_host_content(fs, handle, r, field, &buf, &len);
 
+	drukfs_tree_replied(fs->tree, node, field, len);
 	free(buf);
 	st->st_size = (off_t)len;
 	st->st_blocks = (blkcnt_t)((len + 511) / 512);
@@ -990,7 +991,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	} else {
 		int same = drukfs_tree_served(fs->tree, drukfs_ino_node(ino),
 					      drukfs_ino_field(ino),
-					      drukfs_content_hash(f->data, f->len));
+					      drukfs_content_hash(f->data, f->len),
+					      f->len);
 
 		if (same > 0)
 			fi->keep_cache = 1;

@@ -65,12 +65,21 @@ void drukfs_tree_forget(drukfs_tree *t, uint64_t node, uint64_t n);
  * gone, -ENOMEM. */
 int drukfs_tree_handle(drukfs_tree *t, uint64_t node, char **out);
 
-/* Records that the content with hash `hash` was just served from inode
- * (node, field) and returns what the open before served: 1 the same, 0
- * nothing yet (or the node is gone), -1 something else.  The kernel's
- * page cache may be kept only when it is the same. */
+/* Records the size last told to the kernel for inode (node, field) in an
+ * attribute reply (the kernel's i_size until the attributes expire or are
+ * invalidated). */
+void drukfs_tree_replied(drukfs_tree *t, uint64_t node, unsigned field,
+			 uint64_t size);
+
+/* Records that the content with hash `hash` and length `len` was just
+ * served from inode (node, field) and returns: 1 when the open before
+ * served the same bytes and the kernel was last told this size (its page
+ * cache and i_size are both right: keep them), 0 when not, -1 when the
+ * open before served other bytes (its pages must be dropped).  A node
+ * outlives a host whose handle comes back (rmdir, then mkdir of the same
+ * name), so neither can be assumed. */
 int drukfs_tree_served(drukfs_tree *t, uint64_t node, unsigned field,
-		       uint64_t hash);
+		       uint64_t hash, uint64_t len);
 
 /* FNV-1a 64 of a buffer, for drukfs_tree_served().  Pure. */
 uint64_t drukfs_content_hash(const char *data, size_t len);
