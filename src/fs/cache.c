@@ -71,6 +71,15 @@ double drukfs_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+struct timespec drukfs_timespec(double at)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)at;
+	ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
+	return ts;
+}
+
 /* ---- records and snapshots ---------------------------------------------- */
 
 drukfs_rec *drukfs_rec_new(drukbox_host *host)
@@ -516,10 +525,8 @@ static int start_fetch(drukfs_cache *c, drukfs_freshness *f,
 /* Waits on `done` until `until` (monotonic) or `*fetching` clears. */
 static void wait_fetch(drukfs_cache *c, const bool *fetching, double until)
 {
-	struct timespec ts;
+	struct timespec ts = drukfs_timespec(until);
 
-	ts.tv_sec = (time_t)until;
-	ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
 	while (*fetching)
 		if (pthread_cond_timedwait(&c->done, &c->lock, &ts) == ETIMEDOUT)
 			return;

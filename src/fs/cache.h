@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <drukbox/drukbox.h>
 
@@ -151,7 +152,9 @@ void drukfs_cache_stats_get(drukfs_cache *c, drukfs_cache_stats *out);
 /* Counts a request made outside the cache (creates, deletes, ...). */
 void drukfs_cache_count(drukfs_cache *c, enum drukfs_route route, int failed);
 
-/* Monotonic seconds. */
+/* Monotonic seconds, and such a time as a timespec for
+ * pthread_cond_timedwait() on a CLOCK_MONOTONIC condition variable. */
 double drukfs_now(void);
+struct timespec drukfs_timespec(double at);
 
 #endif

@@ -72,15 +72,6 @@ struct drukfs_handles {
 
 static void worker_done(drukfs_handles *h);
 
-static double mono_deadline(double seconds, struct timespec *ts)
-{
-	double t = drukfs_now() + seconds;
-
-	ts->tv_sec = (time_t)t;
-	ts->tv_nsec = (long)((t - (double)ts->tv_sec) * 1e9);
-	return t;
-}
-
 /* How long mkdir and rmdir wait for an answer.  The kernel holds hosts/
  * locked while they run, so every other mkdir, rmdir and new lookup there
  * waits too: stop waiting once a rejection would have arrived — ten times
@@ -101,7 +92,7 @@ static void wait_window(drukfs_handles *h, const int *flag, double seconds)
 {
 	struct timespec ts;
 
-	mono_deadline(seconds, &ts);
+	ts = drukfs_timespec(drukfs_now() + seconds);
 	while (*flag && !h->stop)
 		if (pthread_cond_timedwait(&h->cond, &h->lock, &ts) == ETIMEDOUT)
 			break;
@@ -512,7 +503,7 @@ static int backoff(drukfs_handles *h, double seconds)
 	struct timespec ts;
 	int stop;
 
-	mono_deadline(seconds, &ts);
+	ts = drukfs_timespec(drukfs_now() + seconds);
 	pthread_mutex_lock(&h->lock);
 	while (!h->stop &&
 	       pthread_cond_timedwait(&h->cond, &h->lock, &ts) != ETIMEDOUT)

@@ -352,22 +352,46 @@ static int check_args(const drukbox_client *client, const char *what,
 	return 0;
 }
 
-/* Sends req; on a 2xx, parses the body as one host into *out.  Any parse
+/* Reads a 2xx body into `out` (a drukbox_host **, drukbox_host_list **
+ * or drukbox_doctor **, per parser). */
+typedef int (*body_parser)(void *out, const char *json, size_t len);
+
+static int parse_host(void *out, const char *json, size_t len)
+{
+	return drukbox_host_parse(out, json, len);
+}
+
+static int parse_list(void *out, const char *json, size_t len)
+{
+	return drukbox_host_list_parse(out, json, len);
+}
+
+static int parse_doctor(void *out, const char *json, size_t len)
+{
+	return drukbox_doctor_parse(out, json, len);
+}
+
+/* Sends req; on a 2xx, reads the body with `parse` into out.  A parse
  * failure is -DRUKBOX_EPROTOCOL carrying the HTTP status. */
-static int call_host(drukbox_client *client, const drukbox_http_request *req,
-		     drukbox_host **out)
+static int call_parsed(drukbox_client *client, const drukbox_http_request *req,
+		       body_parser parse, void *out)
 {
 	drukbox_http_response resp = { 0 };
 	int rc = drukbox_http_send(client->http, req, &resp);
 
 	if (!rc) {
-		rc = drukbox_host_parse(out, drukbox_buf_cstr(&resp.body),
-					resp.body.len);
+		rc = parse(out, drukbox_buf_cstr(&resp.body), resp.body.len);
 		if (rc)
 			drukbox_error_set_http_status((int)resp.status);
 	}
 	drukbox_http_response_free(&resp);
 	return rc;
+}
+
+static int call_host(drukbox_client *client, const drukbox_http_request *req,
+		     drukbox_host **out)
+{
+	return call_parsed(client, req, parse_host, out);
 }
 
 /* Sends req; on a 2xx, when `what` is not NULL the body must be a JSON
@@ -482,7 +506,6 @@ int drukbox_host_list_get(drukbox_client *client, drukbox_host_list **out)
 	static const char *const segments[] = { "hosts" };
 	drukbox_http_request req = { "GET", segments, 1, NULL, NULL, 0,
 				     false };
-	drukbox_http_response resp = { 0 };
 	int rc;
 
 	drukbox_error_clear();
@@ -490,16 +513,7 @@ int drukbox_host_list_get(drukbox_client *client, drukbox_host_list **out)
 		return drukbox_error_set(DRUKBOX_EINVAL, 0, "out is NULL");
 	*out = NULL;
 	rc = check_args(client, NULL, NULL);
-	if (!rc)
-		rc = drukbox_http_send(client->http, &req, &resp);
-	if (!rc) {
-		rc = drukbox_host_list_parse(out, drukbox_buf_cstr(&resp.body),
-					     resp.body.len);
-		if (rc)
-			drukbox_error_set_http_status((int)resp.status);
-	}
-	drukbox_http_response_free(&resp);
-	return rc;
+	return rc ? rc : call_parsed(client, &req, parse_list, out);
 }
 
 /* POST /hosts/{id}/renew with {"expires_at": ts}, or no body to extend by
@@ -552,7 +566,6 @@ int drukbox_doctor_get(drukbox_client *client, drukbox_doctor **out)
 	static const char *const segments[] = { "doctor" };
 	drukbox_http_request req = { "GET", segments, 1, NULL, NULL, 0,
 				     false };
-	drukbox_http_response resp = { 0 };
 	int rc;
 
 	drukbox_error_clear();
@@ -560,16 +573,7 @@ int drukbox_doctor_get(drukbox_client *client, drukbox_doctor **out)
 		return drukbox_error_set(DRUKBOX_EINVAL, 0, "out is NULL");
 	*out = NULL;
 	rc = check_args(client, NULL, NULL);
-	if (!rc)
-		rc = drukbox_http_send(client->http, &req, &resp);
-	if (!rc) {
-		rc = drukbox_doctor_parse(out, drukbox_buf_cstr(&resp.body),
-					  resp.body.len);
-		if (rc)
-			drukbox_error_set_http_status((int)resp.status);
-	}
-	drukbox_http_response_free(&resp);
-	return rc;
+	return rc ? rc : call_parsed(client, &req, parse_doctor, out);
 }
 
 /* GET /healthz without the token; a 200 must say {"status": "ok"}. */
