@@ -204,7 +204,6 @@ static int attr_host(drukfs_fs *fs, uint64_t node, unsigned field,
 	size_t len = 0;
 	int rc = render_host_content(fs, handle, r, field, &buf, &len);
 
-	drukfs_tree_replied(fs->tree, node, field, len);
 	free(buf);
 	st->st_size = (off_t)len;
 	st->st_blocks = (blkcnt_t)((len + 511) / 512);
@@ -979,28 +978,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	/* Generated files and specs change with every read.  A host file may
-	 * keep the
-	 * kernel's page cache only if the last open served the same bytes;
-	 * when they changed, this open reads past the cache (the kernel may
-	 * still hold the old size) and the inode is invalidated at once. */
-	/* Nothing to do at close for a read: spare the FLUSH round trip. */
+	/* Every read is answered from this open's snapshot, never from the
+	 * kernel's page cache: the kernel's cached size of a file can be one
+	 * a concurrent lookup took from an older list, and a cached read is
+	 * cut at that size (the soak test caught 'provisi').  Nothing to do
+	 * at close for a read: spare the FLUSH round trip. */
+	fi->direct_io = 1;
 	fi->noflush = 1;
-	if (ino < INO_FIXED_END || drukfs_ino_field(ino) == DRUKFS_SPEC_FIELD) {
-		fi->direct_io = 1;
-	} else {
-		int same = drukfs_tree_served(fs->tree, drukfs_ino_node(ino),
-					      drukfs_ino_field(ino),
-					      drukfs_content_hash(f->data, f->len),
-					      f->len);
-
-		if (same > 0)
-			fi->keep_cache = 1;
-		else
-			fi->direct_io = 1;
-		if (same < 0)
-			drukfs_fs_inval_inode(fs, ino);
-	}
 	fi->fh = (uintptr_t)f;
 	fuse_reply_open(req, fi);
 }
@@ -1199,20 +1183,6 @@ const struct fuse_lowlevel_ops drukfs_ops = {
 
 /* ---- invalidation --------------------------------------------------------- */
 
-void drukfs_fs_inval_inode(drukfs_fs *fs, uint64_t ino)
-{
-	uint64_t *q;
-
-	pthread_mutex_lock(&fs->nlock);
-	q = realloc(fs->nq_ino, (fs->nq_ino_len + 1) * sizeof(*q));
-	if (q) {
-		fs->nq_ino = q;
-		q[fs->nq_ino_len++] = ino;
-		pthread_cond_signal(&fs->ncond);
-	}
-	pthread_mutex_unlock(&fs->nlock);
-}
-
 void drukfs_fs_changed(void *arg, const char *handle)
 {
 	drukfs_fs *fs = arg;
@@ -1251,28 +1221,21 @@ static void *notifier(void *arg)
 
 	pthread_mutex_lock(&fs->nlock);
 	for (;;) {
-		while (!fs->nq_len && !fs->nq_ino_len && !fs->nstop)
+		while (!fs->nq_len && !fs->nstop)
 			pthread_cond_wait(&fs->ncond, &fs->nlock);
 		if (fs->nstop)
 			break;
 		char **q = fs->nq;
 		size_t n = fs->nq_len;
-		uint64_t *qi = fs->nq_ino;
-		size_t ni = fs->nq_ino_len;
 
 		fs->nq = NULL;
 		fs->nq_len = 0;
-		fs->nq_ino = NULL;
-		fs->nq_ino_len = 0;
 		pthread_mutex_unlock(&fs->nlock);
 		for (size_t i = 0; i < n; i++) {
 			invalidate_handle(fs, q[i]);
 			free(q[i]);
 		}
-		for (size_t i = 0; i < ni; i++)
-			fuse_lowlevel_notify_inval_inode(fs->se, qi[i], 0, 0);
 		free(q);
-		free(qi);
 		pthread_mutex_lock(&fs->nlock);
 	}
 	pthread_mutex_unlock(&fs->nlock);
@@ -1304,6 +1267,5 @@ void drukfs_fs_notifier_stop(drukfs_fs *fs)
 	for (size_t i = 0; i < fs->nq_len; i++)
 		free(fs->nq[i]);
 	free(fs->nq);
-	free(fs->nq_ino);
 	fs->notifier_started = 0;
 }

@@ -56,8 +56,6 @@ typedef struct drukfs_fs {
 	pthread_cond_t ncond;
 	char **nq;              /* handles whose entries and inodes to drop */
 	size_t nq_len;
-	uint64_t *nq_ino;       /* single inodes to drop */
-	size_t nq_ino_len;
 	int nstop;
 	pthread_t notifier;
 	int notifier_started;
@@ -68,9 +66,6 @@ extern const struct fuse_lowlevel_ops drukfs_ops;
 /* Starts / stops the invalidation thread.  0 or -errno. */
 int drukfs_fs_notifier_start(drukfs_fs *fs);
 void drukfs_fs_notifier_stop(drukfs_fs *fs);
-
-/* Queues the invalidation of one inode's attributes and pages. */
-void drukfs_fs_inval_inode(drukfs_fs *fs, uint64_t ino);
 
 /* The handles' change callback: queues the kernel invalidations for
  * hosts/<handle> and the files below it. */

@@ -23,8 +23,8 @@ typedef struct strmap {
 
 #define STRMAP_INIT {NULL, 0, 0, 0}
 
-/* FNV-1a, 64 bits: the hash of the map, of state directory names and of
- * served file contents.  Pure. */
+/* FNV-1a, 64 bits: the hash of the map and of state directory names.
+ * Pure. */
 uint64_t drukfs_fnv1a(const void *data, size_t len);
 
 /* The value for key, or NULL. */

@@ -18,10 +18,6 @@ typedef struct tree_node {
 	uint64_t k;
 	uint64_t nlookup;
 	char *handle;
-	uint64_t served[1u << DRUKFS_FIELD_BITS]; /* content hash last served
-						     per field; 0 none */
-	uint64_t replied[1u << DRUKFS_FIELD_BITS]; /* size last told the
-						      kernel, + 1; 0 none */
 } tree_node;
 
 struct drukfs_tree {
@@ -157,49 +153,4 @@ int drukfs_tree_find(drukfs_tree *t, const char *handle, uint64_t *node)
 		*node = n->k;
 	pthread_mutex_unlock(&t->lock);
 	return n ? 0 : -ENOENT;
-}
-
-uint64_t drukfs_content_hash(const char *data, size_t len)
-{
-	return drukfs_fnv1a(data, len) | 1; /* never 0: "nothing served" */
-}
-
-void drukfs_tree_replied(drukfs_tree *t, uint64_t node, unsigned field,
-			 uint64_t size)
-{
-	char key[24];
-	tree_node *n;
-
-	if (field >= (1u << DRUKFS_FIELD_BITS))
-		return;
-	k_key(key, node);
-	pthread_mutex_lock(&t->lock);
-	n = strmap_get(&t->by_k, key);
-	if (n)
-		n->replied[field] = size + 1;
-	pthread_mutex_unlock(&t->lock);
-}
-
-int drukfs_tree_served(drukfs_tree *t, uint64_t node, unsigned field,
-		       uint64_t hash, uint64_t len)
-{
-	char key[24];
-	tree_node *n;
-	int same = 0;
-
-	if (field >= (1u << DRUKFS_FIELD_BITS))
-		return 0;
-	k_key(key, node);
-	pthread_mutex_lock(&t->lock);
-	n = strmap_get(&t->by_k, key);
-	if (n) {
-		if (n->served[field] && n->served[field] != hash)
-			same = -1;
-		else if (n->served[field] == hash &&
-			 n->replied[field] == len + 1)
-			same = 1;
-		n->served[field] = hash;
-	}
-	pthread_mutex_unlock(&t->lock);
-	return same;
 }

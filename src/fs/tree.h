@@ -15,7 +15,6 @@
 #ifndef DRUKFS_TREE_H
 #define DRUKFS_TREE_H
 
-#include <stddef.h>
 #include <stdint.h>
 
 enum drukfs_fixed_ino {
@@ -64,25 +63,6 @@ void drukfs_tree_forget(drukfs_tree *t, uint64_t node, uint64_t n);
 /* A copy of the node's handle (caller frees).  -ENOENT for a node that is
  * gone, -ENOMEM. */
 int drukfs_tree_handle(drukfs_tree *t, uint64_t node, char **out);
-
-/* Records the size last told to the kernel for inode (node, field) in an
- * attribute reply (the kernel's i_size until the attributes expire or are
- * invalidated). */
-void drukfs_tree_replied(drukfs_tree *t, uint64_t node, unsigned field,
-			 uint64_t size);
-
-/* Records that the content with hash `hash` and length `len` was just
- * served from inode (node, field) and returns: 1 when the open before
- * served the same bytes and the kernel was last told this size (its page
- * cache and i_size are both right: keep them), 0 when not, -1 when the
- * open before served other bytes (its pages must be dropped).  A node
- * outlives a host whose handle comes back (rmdir, then mkdir of the same
- * name), so neither can be assumed. */
-int drukfs_tree_served(drukfs_tree *t, uint64_t node, unsigned field,
-		       uint64_t hash, uint64_t len);
-
-/* FNV-1a 64 of a buffer, for drukfs_tree_served().  Pure. */
-uint64_t drukfs_content_hash(const char *data, size_t len);
 
 /* The node of `handle` if the kernel knows one: 0 with *node, or -ENOENT. */
 int drukfs_tree_find(drukfs_tree *t, const char *handle, uint64_t *node);

@@ -351,38 +351,7 @@ static const drukbox_test ino_tests[] = {
 	{ NULL, NULL },
 };
 
-/* The page cache may be kept only when the bytes are the ones served
- * before AND the size the kernel was last told is theirs: a node outlives
- * a host whose name comes back with other content (rmdir, mkdir). */
-static void test_served_and_replied(void)
-{
-	uint64_t node;
-	uint64_t active = drukfs_content_hash("active\n", 7);
-	uint64_t prov = drukfs_content_hash("provisioning\n", 13);
-
-	fresh();
-	CU_ASSERT_EQUAL_FATAL(drukfs_tree_ref(tree, "soak-b", &node), 0);
-	/* first open: nothing known */
-	CU_ASSERT_EQUAL(drukfs_tree_served(tree, node, 1, active, 7), 0);
-	/* same bytes, but the kernel was never told the size */
-	CU_ASSERT_EQUAL(drukfs_tree_served(tree, node, 1, active, 7), 0);
-	drukfs_tree_replied(tree, node, 1, 7);
-	CU_ASSERT_EQUAL(drukfs_tree_served(tree, node, 1, active, 7), 1);
-	/* other bytes: the pages must go */
-	CU_ASSERT_EQUAL(drukfs_tree_served(tree, node, 1, prov, 13), -1);
-	/* same bytes now, but the kernel still has size 7 */
-	CU_ASSERT_EQUAL(drukfs_tree_served(tree, node, 1, prov, 13), 0);
-	drukfs_tree_replied(tree, node, 1, 13);
-	CU_ASSERT_EQUAL(drukfs_tree_served(tree, node, 1, prov, 13), 1);
-	/* fields are separate; a gone node keeps nothing */
-	CU_ASSERT_EQUAL(drukfs_tree_served(tree, node, 2, prov, 13), 0);
-	CU_ASSERT_EQUAL(drukfs_tree_served(tree, node, 40, prov, 13), 0);
-	drukfs_tree_forget(tree, node, 1);
-	CU_ASSERT_EQUAL(drukfs_tree_served(tree, node, 1, prov, 13), 0);
-}
-
 static const drukbox_test ref_tests[] = {
-	{ "served bytes and replied sizes", test_served_and_replied },
 	{ "ref numbers nodes from 1, one per handle",
 	  test_ref_numbers_from_one },
 	{ "ref again on a handle: same node", test_ref_same_handle_same_node },
