@@ -791,15 +791,21 @@ int drukfs_cache_new(drukfs_cache **out, drukbox_client *client,
 	return 0;
 }
 
-void drukfs_cache_free(drukfs_cache *c)
+void drukfs_cache_wait_idle(drukfs_cache *c)
 {
-	if (!c)
-		return;
-	/* Fetch threads hold the cache; they end within the timeout. */
+	/* Fetch threads end within the request timeout. */
 	pthread_mutex_lock(&c->lock);
 	while (c->running)
 		pthread_cond_wait(&c->done, &c->lock);
 	pthread_mutex_unlock(&c->lock);
+}
+
+void drukfs_cache_free(drukfs_cache *c)
+{
+	if (!c)
+		return;
+	/* Fetch threads hold the cache. */
+	drukfs_cache_wait_idle(c);
 	drukfs_snapshot_unref(c->snap);
 	for (size_t i = 0; i < c->ov_count; i++) {
 		free(c->ov[i].id);

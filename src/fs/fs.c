@@ -1192,7 +1192,9 @@ void drukfs_fs_changed(void *arg, const char *handle)
 	if (!copy)
 		return;
 	pthread_mutex_lock(&fs->nlock);
-	q = realloc(fs->nq, (fs->nq_len + 1) * sizeof(*q));
+	/* After the notifier stopped (the session is ending) nothing would
+	 * send or free what is queued. */
+	q = fs->nstop ? NULL : realloc(fs->nq, (fs->nq_len + 1) * sizeof(*q));
 	if (q) {
 		fs->nq = q;
 		q[fs->nq_len++] = copy;
@@ -1264,8 +1266,14 @@ void drukfs_fs_notifier_stop(drukfs_fs *fs)
 	pthread_cond_signal(&fs->ncond);
 	pthread_mutex_unlock(&fs->nlock);
 	pthread_join(fs->notifier, NULL);
+	/* Create and delete workers can still report changes: empty the
+	 * queue under the lock, so that they never see it half-freed. */
+	pthread_mutex_lock(&fs->nlock);
 	for (size_t i = 0; i < fs->nq_len; i++)
 		free(fs->nq[i]);
 	free(fs->nq);
+	fs->nq = NULL;
+	fs->nq_len = 0;
+	pthread_mutex_unlock(&fs->nlock);
 	fs->notifier_started = 0;
 }
