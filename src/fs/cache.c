@@ -309,7 +309,7 @@ static void diff_snapshots(const drukfs_snapshot *old,
 		const drukbox_host *h = old->recs[i]->host;
 		drukfs_rec *n = drukfs_snapshot_find(new, h->id);
 
-		if (!n || strcmp(n->host->json, h->json) != 0)
+		if (!n || !drukbox_host_equal(n->host, h))
 			changed_add(cl, h->id);
 	}
 }

@@ -241,7 +241,13 @@ static void test_get(void)
 	CU_ASSERT_STRING_EQUAL(h->status, "active");
 	CU_ASSERT_PTR_NULL(h->private_key);
 	CU_ASSERT_PTR_NOT_NULL(h->known_hosts);
-	CU_ASSERT_PTR_NOT_NULL(strstr(h->json, id));
+	{
+		char *json = NULL;
+
+		CU_ASSERT_EQUAL(drukbox_host_json(&json, NULL, h), 0);
+		CU_ASSERT_PTR_NOT_NULL(json ? strstr(json, id) : NULL);
+		free(json);
+	}
 	CU_ASSERT_EQUAL(local_route_count(&srv, "GET /hosts/{id}"), 1);
 	drukbox_host_free(h);
 	free(id);
