@@ -1238,6 +1238,10 @@ int drukfs_handles_new(drukfs_handles **out, drukbox_client *client,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	/* Published before any thread of ours starts: the create workers
+	 * that load_names() resumes report changes through the owner's
+	 * callback, which finds the handles through this pointer. */
+	*out = h;
 	rc = -pthread_create(&h->poller, NULL, poller, h);
 	if (rc < 0)
 		goto fail;
@@ -1245,10 +1249,10 @@ int drukfs_handles_new(drukfs_handles **out, drukbox_client *client,
 	rc = load_names(h);
 	if (rc < 0)
 		goto fail;
-	*out = h;
 	return 0;
 fail:
 	drukfs_handles_free(h);
+	*out = NULL;
 	return rc;
 }
 
