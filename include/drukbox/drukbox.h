@@ -155,37 +155,89 @@ int drukbox_token_from_file(const char *path, char **out);
 
 /* ---- records ------------------------------------------------------------ */
 
-/* A host record.  Strings are NULL when the field was missing or null;
- * unknown fields are ignored here but kept in `json`. */
+/* The keys of a host record the library knows, in the contract's order
+ * (the order host.json shows them in).  Bit DRUKBOX_HOST_BIT(key) of
+ * drukbox_host.present says the record had the key. */
+typedef enum drukbox_host_key {
+	DRUKBOX_HOST_ID,
+	DRUKBOX_HOST_NAME,
+	DRUKBOX_HOST_STATUS,
+	DRUKBOX_HOST_PROVIDER,
+	DRUKBOX_HOST_IMAGE,
+	DRUKBOX_HOST_INSTANCE_TYPE,
+	DRUKBOX_HOST_DISK_GB,
+	DRUKBOX_HOST_EXTERNAL_SSH_HOST,
+	DRUKBOX_HOST_EXTERNAL_SSH_PORT,
+	DRUKBOX_HOST_SSH_USERNAME,
+	DRUKBOX_HOST_INTERNAL_SSH_HOST,
+	DRUKBOX_HOST_KNOWN_HOSTS,
+	DRUKBOX_HOST_TAILSCALE_DEVICE_ID,
+	DRUKBOX_HOST_PRIVATE_KEY,
+	DRUKBOX_HOST_LAST_ERROR,
+	DRUKBOX_HOST_CREATED_AT,
+	DRUKBOX_HOST_UPDATED_AT,
+	DRUKBOX_HOST_ACTIVATED_AT,
+	DRUKBOX_HOST_EXPIRES_AT,
+	DRUKBOX_HOST_KEY_COUNT
+} drukbox_host_key;
+
+#define DRUKBOX_HOST_BIT(key) ((uint32_t)1 << (key))
+
+/* A host record.  Strings are NULL when the field was missing or null.
+ *
+ * A record made by the library keeps all its strings in its own single
+ * allocation: they are read-only, and a field is never freed or replaced
+ * on its own (drukbox_host_dup() for a copy, drukbox_host_free() for all
+ * of it).  Unknown fields are not interpreted but kept, as received, in
+ * `extra`, so that drukbox_host_json() can show the whole record. */
 typedef struct drukbox_host {
-	char *id;
-	char *name;
-	char *status;
-	char *provider;
-	char *image;
-	char *instance_type;
+	const char *id;
+	const char *name;
+	const char *status;
+	const char *provider;
+	const char *image;
+	const char *instance_type;
+	const char *external_ssh_host;
+	const char *ssh_username;
+	const char *internal_ssh_host;
+	const char *known_hosts;
+	const char *tailscale_device_id;
+	const char *private_key;
+	const char *last_error;
+	const char *created_at;
+	const char *updated_at;
+	const char *activated_at;
+	const char *expires_at;
 	int64_t disk_gb;        /* valid when has_disk_gb */
-	bool has_disk_gb;
-	char *external_ssh_host;
-	int external_ssh_port;  /* 22 when missing */
-	char *ssh_username;
-	char *internal_ssh_host;
-	char *known_hosts;
-	char *tailscale_device_id;
-	char *private_key;
-	char *last_error;
-	char *created_at;
-	char *updated_at;
-	char *activated_at;
-	char *expires_at;
-	char *json;             /* the record as received, pretty-printed,
-				   ending in '\n' (what host.json shows) */
+	int external_ssh_port;  /* 22 when missing or null */
+	bool has_disk_gb;       /* disk_gb was a number (not missing/null) */
+	bool has_external_ssh_port; /* external_ssh_port was a number */
+	uint32_t present;       /* DRUKBOX_HOST_BIT(k) for every known key the
+				   record had, with a value or null */
+	const char *extra;      /* the unknown fields as one JSON object, in
+				   the order received, each value as sent;
+				   NULL when there were none */
 } drukbox_host;
 
 void drukbox_host_free(drukbox_host *host);
 
 /* Deep copy.  0 or -DRUKBOX_ENOMEM. */
 int drukbox_host_dup(drukbox_host **out, const drukbox_host *host);
+
+/* What host.json shows: the record pretty-printed (two-space indent, no
+ * escaped '/'), ending in '\n'.  The known keys come in the contract's
+ * order (drukbox_host_key), each one shown when the record had it or has
+ * a value for it (null when it has none), then the unknown fields in the
+ * order received.  The private key is always shown as null: host.json can
+ * be read by anyone.  *out is the caller's (free()), *len its length (len
+ * may be NULL).  0, -DRUKBOX_ENOMEM, or -DRUKBOX_EPROTOCOL when `extra`
+ * is not a JSON object (never for records the library made). */
+int drukbox_host_json(char **out, size_t *len, const drukbox_host *host);
+
+/* Whether a and b hold the same record: every string, number, presence
+ * bit (as host.json would show it) and the unknown fields.  Two NULLs are
+ * equal.  Pure. */
+bool drukbox_host_equal(const drukbox_host *a, const drukbox_host *b);
 
 typedef struct drukbox_host_list {
 	size_t count;
@@ -221,7 +273,18 @@ void drukbox_doctor_free(drukbox_doctor *doctor);
 
 /* Pure parsers (no I/O), used by the calls below and by tests/fuzzers.
  * -DRUKBOX_EPROTOCOL with a detail naming the offending field, or
- * -DRUKBOX_ENOMEM. */
+ * -DRUKBOX_ENOMEM.
+ *
+ * The text must be one strict RFC 8259 JSON document (UTF-8 without
+ * overlong forms or surrogates, no lone \u surrogate escapes, no raw
+ * control characters in strings, nesting at most 64 deep) with only white
+ * space after it.  In a host record a known field of the wrong type, a
+ * string field holding a NUL (\u0000), a missing or empty id and a port
+ * outside 1..65535 make the record malformed; disk_gb and
+ * external_ssh_port must be integers: a number without fraction or
+ * exponent that fits int64_t.  When a key comes twice the last one
+ * counts.  The list parser skips malformed records (skipped, and
+ * skipped_detail) rather than failing. */
 int drukbox_host_parse(drukbox_host **out, const char *json, size_t len);
 int drukbox_host_list_parse(drukbox_host_list **out, const char *json,
 			    size_t len);
@@ -268,14 +331,14 @@ bool drukbox_idempotency_key_valid(const char *key);
 
 /* A record for a host the service has not described yet (a create still
  * in flight, or one that failed without an answer naming the host): only
- * `status` and `last_error` (may be NULL) are set, and `json` holds just
- * those two fields.  0 or -DRUKBOX_ENOMEM. */
+ * `status` and `last_error` (may be NULL) are set, and host.json shows
+ * just those two fields.  0 or -DRUKBOX_ENOMEM. */
 int drukbox_host_placeholder(drukbox_host **out, const char *status,
 			     const char *last_error);
 
-/* Removes the private key from a record, from `private_key` and from
- * `json` alike, so that the record can be shown to anyone.  0 or
- * -DRUKBOX_ENOMEM (the record is then unchanged). */
+/* Wipes the private key of a record and drops it from `private_key`
+ * (host.json never shows it anyway).  Returns 0; -DRUKBOX_EINVAL for a
+ * NULL host. */
 int drukbox_host_strip_private_key(drukbox_host *host);
 
 /* POST /hosts with a body made earlier by drukbox_create_body() — how a

@@ -258,7 +258,7 @@ static void ids_set(drukfs_cache *c, const char *id, drukfs_rec *rec,
 	id_answer *a = strmap_get(&c->ids, id);
 
 	if (a && a->rec && c->opts.changed &&
-	    (!rec || strcmp(a->rec->host->json, rec->host->json) != 0))
+	    (!rec || !drukbox_host_equal(a->rec->host, rec->host)))
 		c->opts.changed(c->opts.changed_ctx, id);
 
 	if (!a) {
@@ -317,7 +317,7 @@ static void diff_snapshots(const drukfs_snapshot *old,
 		const drukbox_host *h = old->recs[i]->host;
 		drukfs_rec *n = drukfs_snapshot_find(new, h->id);
 
-		if (!n || strcmp(n->host->json, h->json) != 0)
+		if (!n || !drukbox_host_equal(n->host, h))
 			changed_add(cl, h->id);
 	}
 	for (size_t i = 0; i < new->count; i++)
@@ -803,15 +803,21 @@ int drukfs_cache_new(drukfs_cache **out, drukbox_client *client,
 	return 0;
 }
 
-void drukfs_cache_free(drukfs_cache *c)
+void drukfs_cache_wait_idle(drukfs_cache *c)
 {
-	if (!c)
-		return;
-	/* Fetch threads hold the cache; they end within the timeout. */
+	/* Fetch threads end within the request timeout. */
 	pthread_mutex_lock(&c->lock);
 	while (c->running)
 		pthread_cond_wait(&c->done, &c->lock);
 	pthread_mutex_unlock(&c->lock);
+}
+
+void drukfs_cache_free(drukfs_cache *c)
+{
+	if (!c)
+		return;
+	/* Fetch threads hold the cache. */
+	drukfs_cache_wait_idle(c);
 	drukfs_snapshot_unref(c->snap);
 	for (size_t i = 0; i < c->ov_count; i++) {
 		free(c->ov[i].id);

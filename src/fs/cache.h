@@ -77,6 +77,11 @@ int drukfs_cache_new(drukfs_cache **out, drukbox_client *client,
 		     drukfs_log *log, const drukfs_cache_opts *opts);
 void drukfs_cache_free(drukfs_cache *c);
 
+/* Waits until no fetch thread is running.  A finished list fetch calls
+ * opts.changed: whoever owns what that callback reaches must call this,
+ * once nothing can start a new fetch, before freeing it. */
+void drukfs_cache_wait_idle(drukfs_cache *c);
+
 /* Flags for the read calls. */
 enum {
 	/* Answer from what the cache holds; a refresh that is due starts in

@@ -318,7 +318,7 @@ static int fv_match(const drukfs_tree_item *item, const void *ctx)
 	if (v->kind == FV_FIXED)
 		return v->len[0] == w->len && memcmp(v->data[0], w->text, w->len) == 0;
 	return v->with_name == w->with_name && same_text(v->key, w->key) &&
-	       same_text(v->rec->host->json, w->host->json);
+	       drukbox_host_equal(v->rec->host, w->host);
 }
 
 /* The content of `field` of a host version, rendered on first use.  The
@@ -1608,18 +1608,35 @@ struct notice {
 	struct notice *next;
 };
 
+static void notice_free(struct notice *n)
+{
+	free(n->handle);
+	free(n);
+}
+
 /* Queues a notice (nlock held by no one).  Out of memory: the notice is
  * lost, except a reply, which is then sent at once. */
 static uint64_t notify_push(drukfs_fs *fs, struct notice *n)
 {
-	struct notice **pp;
+	struct notice_fifo *q;
 	uint64_t seq;
 
 	pthread_mutex_lock(&fs->nlock);
+	if (fs->nstop) {
+		/* The session is ending: nothing would send or free it. */
+		pthread_mutex_unlock(&fs->nlock);
+		if (n->kind == N_REPLY)
+			fuse_reply_err(n->req, EINTR);
+		notice_free(n);
+		return 0;
+	}
 	seq = n->seq = ++fs->nseq;
-	for (pp = &fs->nq; *pp; pp = &(*pp)->next)
-		;
-	*pp = n;
+	q = &fs->nq[n->kind == N_INNER];
+	if (q->tail)
+		q->tail->next = n;
+	else
+		q->head = n;
+	q->tail = n;
 	pthread_cond_signal(&fs->ncond);
 	pthread_mutex_unlock(&fs->nlock);
 	return seq;
@@ -1692,10 +1709,10 @@ static int notify_pending(drukfs_fs *fs, uint64_t seq, int outer_only)
 {
 	if (fs->nbusy && fs->nbusy <= seq)
 		return 1;
-	for (struct notice *n = fs->nq; n; n = n->next)
-		if (n->seq <= seq && !(outer_only && n->kind == N_INNER))
-			return 1;
-	return 0;
+	/* Each FIFO is in seq order: its head is its oldest notice. */
+	if (fs->nq[0].head && fs->nq[0].head->seq <= seq)
+		return 1;
+	return !outer_only && fs->nq[1].head && fs->nq[1].head->seq <= seq;
 }
 
 /* Waits until the notices queued up to seq are handled, at most
@@ -1765,28 +1782,20 @@ static void notice_handle(drukfs_fs *fs, struct notice *n)
 	}
 }
 
-/* The next notice to handle (nlock held): the first that is not
- * N_INNER, else the first. */
+/* The next notice to handle (nlock held): the oldest that is not
+ * N_INNER, else the oldest N_INNER. */
 static struct notice *notice_take(drukfs_fs *fs)
 {
-	struct notice **pp, **pick = &fs->nq, *n;
+	struct notice_fifo *q = &fs->nq[fs->nq[0].head ? 0 : 1];
+	struct notice *n = q->head;
 
-	for (pp = &fs->nq; *pp; pp = &(*pp)->next) {
-		if ((*pp)->kind != N_INNER) {
-			pick = pp;
-			break;
-		}
+	if (n) {
+		q->head = n->next;
+		if (!q->head)
+			q->tail = NULL;
+		n->next = NULL;
 	}
-	n = *pick;
-	if (n)
-		*pick = n->next;
 	return n;
-}
-
-static void notice_free(struct notice *n)
-{
-	free(n->handle);
-	free(n);
 }
 
 static void *notifier(void *arg)
@@ -1796,7 +1805,7 @@ static void *notifier(void *arg)
 
 	pthread_mutex_lock(&fs->nlock);
 	for (;;) {
-		while (!fs->nq && !fs->nstop)
+		while (!fs->nq[0].head && !fs->nq[1].head && !fs->nstop)
 			pthread_cond_wait(&fs->ncond, &fs->nlock);
 		if (fs->nstop)
 			break;
@@ -1843,14 +1852,15 @@ void drukfs_fs_notifier_stop(drukfs_fs *fs)
 	pthread_cond_broadcast(&fs->ndone);
 	pthread_mutex_unlock(&fs->nlock);
 	pthread_join(fs->notifier, NULL);
-	/* Replies still queued go to a session that is ending. */
-	while (fs->nq) {
-		struct notice *n = fs->nq;
-
-		fs->nq = n->next;
+	/* Create and delete workers can still report changes: empty the
+	 * queue under the lock (notify_push queues nothing once nstop is
+	 * set).  Replies still queued go to a session that is ending. */
+	pthread_mutex_lock(&fs->nlock);
+	for (struct notice *n; (n = notice_take(fs));) {
 		if (n->kind == N_REPLY)
 			fuse_reply_err(n->req, EINTR);
 		notice_free(n);
 	}
+	pthread_mutex_unlock(&fs->nlock);
 	fs->notifier_started = 0;
 }

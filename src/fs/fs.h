@@ -58,7 +58,12 @@ typedef struct drukfs_fs {
 	pthread_mutex_t nlock;
 	pthread_cond_t ncond;
 	pthread_cond_t ndone;   /* a notice was handled */
-	struct notice *nq;      /* what to tell the kernel, in order */
+	/* What to tell the kernel, in order: [0] every notice but N_INNER,
+	 * [1] N_INNER (handled only when [0] is empty).  FIFOs with a tail,
+	 * so a refresh of 100 000 known hosts queues in linear time. */
+	struct notice_fifo {
+		struct notice *head, *tail;
+	} nq[2];
 	uint64_t nseq;          /* the last notice queued */
 	uint64_t nbusy;         /* the notice being handled, or 0 */
 	int nstop;

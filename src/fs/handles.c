@@ -1245,6 +1245,11 @@ void drukfs_handles_free(drukfs_handles *h)
 	pthread_mutex_unlock(&h->lock);
 	if (h->poller_started)
 		pthread_join(h->poller, NULL);
+	/* A list fetch still running calls drukfs_handles_host_changed when
+	 * it ends; with the poller gone and the session over nothing starts
+	 * another, so wait for those before freeing what they would use. */
+	if (h->cache)
+		drukfs_cache_wait_idle(h->cache);
 	/* Readers still blocked on wait get EINTR-like closure: the session is
 	 * ending, the kernel aborts them. */
 	for (struct drukfs_waiter *w = h->waiters, *n; w; w = n) {

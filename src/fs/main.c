@@ -325,6 +325,9 @@ static int serve(drukfs_main *m, struct fuse_args *args)
 	 * SIGINT): a clean unmount, not a failure. */
 	rc = run_loop(m) < 0 ? 1 : 0;
 out_unmount:
+	/* The notifier writes to the session's /dev/fuse descriptor, which
+	 * the unmount closes (and a later open may reuse): stop it first. */
+	drukfs_fs_notifier_stop(fs);
 	fuse_session_unmount(fs->se);
 out_signals:
 	fuse_remove_signal_handlers(fs->se);

@@ -5,7 +5,7 @@
  * `ssh -p "$(cat external_ssh_port)"` and friends work without trimming;
  * they are passed through byte for byte because known_hosts and
  * private_key are data that other programs parse.  host.json is the
- * record exactly as the client pretty-printed it.
+ * record as the client library prints it (drukbox_host_json).
  *
  * The doctor report is the one file meant for people, and every string in
  * it comes from the service (or from an error the service wrote).  Each
@@ -145,6 +145,15 @@ static int render_text(char **out, size_t *len, const char *text,
 	return 0;
 }
 
+/* host.json, which the library renders (never with the private key).
+ * 0 or -errno (-ENOMEM). */
+static int render_host_json(char **out, size_t *len, const drukbox_host *host)
+{
+	int rc = drukbox_host_json(out, len, host);
+
+	return rc < 0 ? -drukbox_err_errno(rc) : 0;
+}
+
 /* Renders one value file; see render.h.  -EINVAL for a NULL host or a
  * field that has no file content (FIELD_DIR, FIELD_WAIT, out of range),
  * -ENOMEM; *out is NULL and *len 0 on failure. */
@@ -160,7 +169,7 @@ int drukfs_render_field(char **out, size_t *len, const drukbox_host *host,
 		return -EINVAL;
 	switch (f) {
 	case FIELD_HOST_JSON:
-		return render_text(out, len, host->json, 0);
+		return render_host_json(out, len, host);
 	case FIELD_DISK_GB:
 		if (host->has_disk_gb) {
 			snprintf(num, sizeof(num), "%" PRId64, host->disk_gb);

@@ -1,9 +1,10 @@
 /*
  * buf.c — growable, capped byte buffer (see buf.h).
  *
- * Growth doubles the allocation so appends are amortised O(1); the cap is
- * checked before any arithmetic that could overflow, so a hostile length
- * can only ever produce the "too large" error.
+ * Growth doubles the allocation so appends are amortised O(1), and a
+ * reservation of a known size (a response's Content-Length) gets exactly
+ * that; the cap is checked before any arithmetic that could overflow, so a
+ * hostile length can only ever produce the "too large" error.
  */
 #include "common.h"
 
@@ -33,17 +34,20 @@ void drukbox_buf_free(drukbox_buf *buf)
 	buf->cap = 0;
 }
 
-/* Makes room for `need` bytes plus the terminator.  0, or -ENOMEM with the
- * buffer untouched (the caller frees it). */
+/* Makes room for `need` bytes plus the terminator: at least double the
+ * old size, so that appends are amortised O(1), but exactly `need` when
+ * that is more (a reservation of a known size wastes nothing).  0, or
+ * -ENOMEM with the buffer untouched (the caller frees it). */
 static int buf_grow(drukbox_buf *buf, size_t need)
 {
-	size_t cap = buf->cap ? buf->cap : 256;
+	size_t cap = buf->cap ? buf->cap : 128;
 	char *data;
 
-	while (cap < need + 1)
-		cap = cap > SIZE_MAX / 2 ? need + 1 : cap * 2;
-	if (cap == buf->cap)
+	if (need < buf->cap)
 		return 0;
+	cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+	if (cap < need + 1)
+		cap = need + 1;
 	data = realloc(buf->data, cap);
 	if (!data)
 		return drukbox_error_nomem();
@@ -54,27 +58,35 @@ static int buf_grow(drukbox_buf *buf, size_t need)
 
 /* 0; or frees the buffer and returns -DRUKBOX_EPROTOCOL past the cap,
  * -DRUKBOX_ENOMEM when growing fails. */
-int drukbox_buf_append(drukbox_buf *buf, const void *data, size_t len)
+int drukbox_buf_reserve(drukbox_buf *buf, size_t more)
 {
 	int rc;
 
-	if (len > buf->max || buf->len > buf->max - len) {
+	if (more > buf->max || buf->len > buf->max - more) {
 		rc = drukbox_error_set(DRUKBOX_EPROTOCOL, 0,
 				       "%s too large (more than %zu bytes)",
 				       buf->what, buf->max);
 		goto out;
 	}
-	rc = buf_grow(buf, buf->len + len);
-	if (rc)
-		goto out;
-	if (len)
-		memcpy(buf->data + buf->len, data, len);
-	buf->len += len;
-	buf->data[buf->len] = '\0';
+	rc = buf_grow(buf, buf->len + more);
 out:
 	if (rc)
 		drukbox_buf_free(buf);
 	return rc;
+}
+
+/* As drukbox_buf_reserve. */
+int drukbox_buf_append(drukbox_buf *buf, const void *data, size_t len)
+{
+	int rc = drukbox_buf_reserve(buf, len);
+
+	if (rc)
+		return rc;
+	if (len)
+		memcpy(buf->data + buf->len, data, len);
+	buf->len += len;
+	buf->data[buf->len] = '\0';
+	return 0;
 }
 
 /* As drukbox_buf_append. */

@@ -29,6 +29,12 @@ void drukbox_buf_init(drukbox_buf *buf, size_t max, const char *what);
  * -DRUKBOX_ENOMEM. */
 int drukbox_buf_append(drukbox_buf *buf, const void *data, size_t len);
 
+/* Makes room for `more` bytes after the contents (and the terminator), so
+ * that appending them will not reallocate; a caller may also write them
+ * at data + len itself and then add them to len.  Same contract as
+ * drukbox_buf_append (past the cap or on ENOMEM the buffer is freed). */
+int drukbox_buf_reserve(drukbox_buf *buf, size_t more);
+
 /* Appends a NUL-terminated string; same contract as drukbox_buf_append. */
 int drukbox_buf_puts(drukbox_buf *buf, const char *s);
 

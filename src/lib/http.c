@@ -25,6 +25,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,8 @@ struct drukbox_http {
 /* What one transfer needs in curl's callbacks. */
 typedef struct transfer {
 	drukbox_http_response *resp;
+	CURL *curl;
+	bool sized;            /* the body buffer was sized from the headers */
 	int write_rc;          /* the buffer's error when it refused data */
 } transfer;
 
@@ -305,6 +308,26 @@ static int build_headers(struct curl_slist **out, const drukbox_http *http,
 	return rc;
 }
 
+/* Before the first bytes of a body: allocates it whole when the server
+ * said how long it is, instead of doubling towards it (a 6 MB host list
+ * would otherwise be copied a dozen times and end in a buffer up to twice
+ * its size).  The length is a hint, never trusted beyond the response cap:
+ * a larger one is left to curl's own limit (CURLOPT_MAXFILESIZE), a short
+ * one just means the buffer grows as usual, and a long one wastes at most
+ * the cap until the transfer fails as cut short.  0, or the buffer's
+ * error (ENOMEM) that fails the transfer: the body would not fit either. */
+static int size_body(transfer *t)
+{
+	curl_off_t len = -1;
+
+	t->sized = true;
+	if (curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+			      &len) != CURLE_OK ||
+	    len <= 0 || (uint64_t)len > DRUKBOX_RESPONSE_MAX)
+		return 0;
+	return drukbox_buf_reserve(&t->resp->body, (size_t)len);
+}
+
 /* curl's write callback: appends to the response body, refusing (and so
  * failing the transfer) past the cap. */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
@@ -312,7 +335,9 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 	transfer *t = ctx;
 	size_t n = size * nmemb;
 
-	t->write_rc = drukbox_buf_append(&t->resp->body, data, n);
+	t->write_rc = t->sized ? 0 : size_body(t);
+	if (!t->write_rc)
+		t->write_rc = drukbox_buf_append(&t->resp->body, data, n);
 	return t->write_rc ? 0 : n;
 }
 
@@ -503,7 +528,7 @@ static int send_on(drukbox_http *http, CURL *curl,
 {
 	struct curl_slist *headers = NULL;
 	drukbox_buf path, url;
-	transfer t = { .resp = resp, .write_rc = 0 };
+	transfer t = { .resp = resp, .curl = curl, .write_rc = 0 };
 	CURLcode cc;
 	int rc;
 

@@ -1,21 +1,29 @@
 /*
- * json.c — everything libdrukbox reads or writes as JSON.
+ * json.c — libdrukbox's JSON through json-c: the doctor report, error
+ * bodies, host.json, and the request bodies.
  *
- * Reading goes through one strict json-c tokener with an explicit nesting
- * limit, and a document must end where its value ends (only white space may
- * follow), so "{}garbage" and a depth bomb are both protocol errors rather
- * than surprises further up.  Records are parsed tolerantly, as the contract
- * asks: unknown fields are ignored (but kept in the pretty-printed `json`
- * copy), an optional field that is missing or null becomes NULL or its
- * default, and only a known field of the wrong JSON type is an error, one
- * that names the field.  The list parser skips such records and counts them
- * instead, so one odd row cannot hide every other host.
+ * Host records are read elsewhere (hostparse.c, without a document tree,
+ * because a host list is large); what is read here is small.  Reading goes
+ * through one strict json-c tokener with an explicit nesting limit, and a
+ * document must end where its value ends (only white space may follow),
+ * so "{}garbage" and a depth bomb are both protocol errors rather than
+ * surprises further up.  The doctor report is parsed tolerantly, as the
+ * contract asks: unknown fields are ignored (but kept in the pretty-printed
+ * `json` copy), an optional field that is missing or null becomes NULL or
+ * its default, and only a known field of the wrong JSON type is an error,
+ * one that names the field.
  *
- * Writing is done by hand rather than with json-c's serialiser: request
- * bodies must be byte-exact (an omitted field is absent, a permanent host is
- * `"expires_at": null`), in a fixed key order and with the same spacing as
- * the reference SDK (`{"key": value, ...}`), so that tests can assert on
- * the exact bytes sent.
+ * host.json is rendered on demand from the record (drukbox_host_json)
+ * rather than kept with it: a list of ten thousand pretty-printed records
+ * was most of the memory a mount held.  json-c prints it, from the known
+ * fields and the unknown ones kept verbatim in `extra`, so it reads the
+ * way it always has.
+ *
+ * Writing request bodies is done by hand rather than with json-c's
+ * serialiser: they must be byte-exact (an omitted field is absent, a
+ * permanent host is `"expires_at": null`), in a fixed key order and with
+ * the same spacing as the reference SDK (`{"key": value, ...}`), so that
+ * tests can assert on the exact bytes sent.
  */
 #include "common.h"
 
@@ -29,10 +37,9 @@
 
 #include "buf.h"
 #include "error.h"
+#include "jscan.h"
 #include "json.h"
-
-/* Deepest nesting accepted in a response; records need 3 levels. */
-#define JSON_DEPTH_MAX 64
+#include "record.h"
 
 /* Request bodies are small; the cap only stops runaway input. */
 #define BODY_MAX ((size_t)1 << 20)
@@ -69,7 +76,7 @@ static int parse_document(json_object **out, const char *text, size_t len,
 				       "%s: no usable JSON body", what);
 		goto out;
 	}
-	tok = json_tokener_new_ex(JSON_DEPTH_MAX);
+	tok = json_tokener_new_ex(JSCAN_DEPTH_MAX);
 	if (!tok) {
 		rc = drukbox_error_nomem();
 		goto out;
@@ -84,7 +91,7 @@ static int parse_document(json_object **out, const char *text, size_t len,
 	} else if (jerr == json_tokener_error_depth) {
 		rc = drukbox_error_set(DRUKBOX_EPROTOCOL, 0,
 				       "%s: JSON nested deeper than %d levels",
-				       what, JSON_DEPTH_MAX);
+				       what, JSCAN_DEPTH_MAX);
 	} else if (jerr != json_tokener_success) {
 		rc = drukbox_error_set(DRUKBOX_EPROTOCOL, 0,
 				       "%s: not valid JSON (%s)", what,
@@ -176,357 +183,128 @@ static int get_bool(json_object *obj, const char *key, bool *out,
 	return 0;
 }
 
-/* obj pretty-printed plus "\n", into *out (caller frees).  0 or ENOMEM. */
-static int pretty_copy(char **out, json_object *obj)
+/* obj pretty-printed plus "\n", into *out (caller frees) and its length
+ * into *len.  0 or ENOMEM. */
+static int pretty_copy(char **out, size_t *len, json_object *obj)
 {
-	size_t len = 0;
 	const char *s = json_object_to_json_string_length(obj, PRINT_FLAGS,
-							  &len);
+							  len);
 
 	*out = NULL;
 	if (!s)
 		return drukbox_error_nomem();
-	*out = malloc(len + 2);
+	*out = malloc(*len + 2);
 	if (!*out)
 		return drukbox_error_nomem();
-	memcpy(*out, s, len);
-	(*out)[len] = '\n';
-	(*out)[len + 1] = '\0';
+	memcpy(*out, s, *len);
+	(*out)[(*len)++] = '\n';
+	(*out)[*len] = '\0';
 	return 0;
 }
 
-/* The string fields of a host record, read by one loop. */
-static const struct {
-	const char *key;
-	size_t offset;
-} host_strings[] = {
-	{ "id", offsetof(drukbox_host, id) },
-	{ "name", offsetof(drukbox_host, name) },
-	{ "status", offsetof(drukbox_host, status) },
-	{ "provider", offsetof(drukbox_host, provider) },
-	{ "image", offsetof(drukbox_host, image) },
-	{ "instance_type", offsetof(drukbox_host, instance_type) },
-	{ "external_ssh_host", offsetof(drukbox_host, external_ssh_host) },
-	{ "ssh_username", offsetof(drukbox_host, ssh_username) },
-	{ "internal_ssh_host", offsetof(drukbox_host, internal_ssh_host) },
-	{ "known_hosts", offsetof(drukbox_host, known_hosts) },
-	{ "tailscale_device_id", offsetof(drukbox_host, tailscale_device_id) },
-	{ "private_key", offsetof(drukbox_host, private_key) },
-	{ "last_error", offsetof(drukbox_host, last_error) },
-	{ "created_at", offsetof(drukbox_host, created_at) },
-	{ "updated_at", offsetof(drukbox_host, updated_at) },
-	{ "activated_at", offsetof(drukbox_host, activated_at) },
-	{ "expires_at", offsetof(drukbox_host, expires_at) },
-};
+/* ---- host.json ---------------------------------------------------------- */
 
-/* Fills the integer fields; the port defaults to 22 and must fit a port. */
-static int host_read_numbers(drukbox_host *host, json_object *obj)
+/* The JSON value host.json shows for known key k of host (NULL is null):
+ * never the private key.  0 or -DRUKBOX_ENOMEM. */
+static int known_value(json_object **out, const drukbox_host *host,
+		       drukbox_host_key k)
 {
-	int64_t port = 0;
-	bool has_port = false;
-	int rc;
-
-	rc = get_int(obj, "disk_gb", &host->disk_gb, &host->has_disk_gb,
-		     "host record");
-	if (rc)
-		return rc;
-	rc = get_int(obj, "external_ssh_port", &port, &has_port,
-		     "host record");
-	if (rc)
-		return rc;
-	if (has_port && (port < 1 || port > 65535))
-		return drukbox_error_set(DRUKBOX_EPROTOCOL, 0,
-					 "host record: field "
-					 "\"external_ssh_port\" is out of "
-					 "range");
-	host->external_ssh_port = has_port ? (int)port : 22;
-	return 0;
-}
-
-/* Builds a host from a parsed object.  0 with *out owned by the caller
- * (drukbox_host_free), -DRUKBOX_EPROTOCOL naming the field, or
- * -DRUKBOX_ENOMEM. */
-static int host_from_object(drukbox_host **out, json_object *obj)
-{
-	drukbox_host *host = NULL;
-	int rc = 0;
+	const char *s;
 
 	*out = NULL;
-	if (!json_object_is_type(obj, json_type_object)) {
-		rc = drukbox_error_set(DRUKBOX_EPROTOCOL, 0,
-				       "host record is not a JSON object");
-		goto out;
+	switch (drukbox_record_keys[k].type) {
+	case RECORD_DISK_GB:
+		if (host->has_disk_gb)
+			*out = json_object_new_int64(host->disk_gb);
+		return host->has_disk_gb && !*out ? drukbox_error_nomem() : 0;
+	case RECORD_PORT:
+		if (host->has_external_ssh_port)
+			*out = json_object_new_int(host->external_ssh_port);
+		return host->has_external_ssh_port && !*out
+			       ? drukbox_error_nomem() : 0;
+	default:
+		s = drukbox_record_string_of(host, k);
+		if (s && k != DRUKBOX_HOST_PRIVATE_KEY)
+			*out = json_object_new_string(s);
+		return s && k != DRUKBOX_HOST_PRIVATE_KEY && !*out
+			       ? drukbox_error_nomem() : 0;
 	}
-	host = calloc(1, sizeof(*host));
-	if (!host) {
-		rc = drukbox_error_nomem();
-		goto out;
-	}
-	for (size_t i = 0; i < sizeof(host_strings) / sizeof(host_strings[0]);
-	     i++) {
-		char **dst = (char **)((char *)host + host_strings[i].offset);
-
-		rc = get_string(obj, host_strings[i].key, dst, "host record");
-		if (rc)
-			goto out;
-	}
-	if (!host->id || !host->id[0]) {
-		rc = drukbox_error_set(DRUKBOX_EPROTOCOL, 0,
-				       "host record: field \"id\" is missing "
-				       "or empty");
-		goto out;
-	}
-	rc = host_read_numbers(host, obj);
-	if (rc)
-		goto out;
-	rc = pretty_copy(&host->json, obj);
-out:
-	if (rc)
-		drukbox_host_free(host);
-	else
-		*out = host;
-	return rc;
 }
 
-/* -DRUKBOX_EPROTOCOL or -DRUKBOX_ENOMEM; *out NULL on failure. */
-int drukbox_host_parse(drukbox_host **out, const char *json, size_t len)
+/* Adds obj[key] = value, taking value over.  0 or -DRUKBOX_ENOMEM. */
+static int add_member(json_object *obj, const char *key, json_object *value)
 {
-	json_object *obj = NULL;
-	int rc;
-
-	drukbox_error_clear();
-	if (!out)
-		return drukbox_error_set(DRUKBOX_EINVAL, 0, "out is NULL");
-	*out = NULL;
-	rc = parse_document(&obj, json, len, "host record");
-	if (rc)
-		goto out;
-	rc = host_from_object(out, obj);
-out:
-	json_object_put(obj);
-	return rc;
-}
-
-/* Sets obj[key] to a string, or to null for NULL.  0 or ENOMEM. */
-static int set_string_or_null(json_object *obj, const char *key,
-			      const char *value)
-{
-	json_object *v = NULL;
-
-	if (value) {
-		v = json_object_new_string(value);
-		if (!v)
-			return drukbox_error_nomem();
-	}
-	if (json_object_object_add(obj, key, v) != 0) {
-		json_object_put(v);
+	if (json_object_object_add(obj, key, value) != 0) {
+		json_object_put(value);
 		return drukbox_error_nomem();
 	}
 	return 0;
 }
 
-/* 0 or -DRUKBOX_ENOMEM; *out (caller frees) has only status and
- * last_error, and json shows just those two (null when NULL). */
-int drukbox_host_placeholder(drukbox_host **out, const char *status,
-			     const char *last_error)
+/* Adds the known keys host.json shows, in the contract's order. */
+static int add_known_members(json_object *obj, const drukbox_host *host)
 {
-	drukbox_host *host = NULL;
-	json_object *obj = NULL;
-	int rc;
-
-	drukbox_error_clear();
-	if (!out)
-		return drukbox_error_set(DRUKBOX_EINVAL, 0, "out is NULL");
-	*out = NULL;
-	host = calloc(1, sizeof(*host));
-	obj = json_object_new_object();
-	if (!host || !obj) {
-		rc = drukbox_error_nomem();
-		goto out;
-	}
-	host->external_ssh_port = 22;
-	rc = dup_string(&host->status, status);
-	if (!rc)
-		rc = dup_string(&host->last_error, last_error);
-	if (!rc)
-		rc = set_string_or_null(obj, "status", status);
-	if (!rc)
-		rc = set_string_or_null(obj, "last_error", last_error);
-	if (!rc)
-		rc = pretty_copy(&host->json, obj);
-out:
-	json_object_put(obj);
-	if (rc)
-		drukbox_host_free(host);
-	else
-		*out = host;
-	return rc;
-}
-
-/* The json member re-rendered with "private_key": null, into *out (caller
- * frees).  0, -DRUKBOX_ENOMEM, or -DRUKBOX_EPROTOCOL if json is not a
- * record this library printed. */
-static int json_without_key(char **out, const char *json)
-{
-	json_object *obj = NULL;
-	int rc;
-
-	*out = NULL;
-	rc = parse_document(&obj, json, strlen(json), "host record");
-	if (!rc && !json_object_is_type(obj, json_type_object))
-		rc = drukbox_error_set(DRUKBOX_EPROTOCOL, 0,
-				       "host record is not a JSON object");
-	if (!rc && json_object_object_get_ex(obj, "private_key", NULL))
-		rc = set_string_or_null(obj, "private_key", NULL);
-	if (!rc)
-		rc = pretty_copy(out, obj);
-	json_object_put(obj);
-	return rc;
-}
-
-/* 0 or -DRUKBOX_ENOMEM; on failure the record is unchanged. */
-int drukbox_host_strip_private_key(drukbox_host *host)
-{
-	char *json = NULL;
-	int rc;
-
-	drukbox_error_clear();
-	if (!host)
-		return drukbox_error_set(DRUKBOX_EINVAL, 0, "host is NULL");
-	if (host->json) {
-		rc = json_without_key(&json, host->json);
-		if (rc)
-			return rc;
-		explicit_bzero(host->json, strlen(host->json));
-		free(host->json);
-		host->json = json;
-	}
-	if (host->private_key) {
-		explicit_bzero(host->private_key, strlen(host->private_key));
-		free(host->private_key);
-		host->private_key = NULL;
-	}
-	return 0;
-}
-
-/* Appends host to list (growing the array).  0 or -DRUKBOX_ENOMEM; on
- * failure host is still the caller's. */
-static int list_push(drukbox_host_list *list, drukbox_host *host)
-{
-	drukbox_host **hosts;
-
-	hosts = realloc(list->hosts, (list->count + 1) * sizeof(*hosts));
-	if (!hosts)
-		return drukbox_error_nomem();
-	list->hosts = hosts;
-	list->hosts[list->count++] = host;
-	return 0;
-}
-
-/* Whether s is 1..max bytes of printable ASCII (no space). */
-static bool printable_ascii(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	for (; s[n]; n++)
-		if (n >= max || (unsigned char)s[n] <= 0x20 ||
-		    (unsigned char)s[n] >= 0x7f)
-			return false;
-	return n > 0;
-}
-
-/* Notes why record `i` was left out (the first 8 only).  Cannot fail:
- * on ENOMEM the line is dropped. */
-static void note_skipped(drukbox_host_list *list, json_object *rec, size_t i)
-{
-	json_object *id = NULL;
-	char head[96], *n;
-	const char *detail = drukbox_error_last()->detail;
-	size_t old = list->skipped_detail ? strlen(list->skipped_detail) : 0;
-	int len;
-
-	if (list->skipped > 8)
-		return;
-	/* The id names the record only when it is short printable ASCII: the
-	 * text goes into a log, one line per record. */
-	if (json_object_is_type(rec, json_type_object) &&
-	    json_object_object_get_ex(rec, "id", &id) &&
-	    json_object_is_type(id, json_type_string) &&
-	    printable_ascii(json_object_get_string(id), 80))
-		snprintf(head, sizeof(head), "%s", json_object_get_string(id));
-	else
-		snprintf(head, sizeof(head), "#%zu", i);
-	len = snprintf(NULL, 0, "%s: %s\n", head, detail);
-	n = realloc(list->skipped_detail, old + (size_t)len + 1);
-	if (!n)
-		return;
-	snprintf(n + old, (size_t)len + 1, "%s: %s\n", head, detail);
-	list->skipped_detail = n;
-}
-
-/* Fills list from a JSON array, skipping records that do not parse.
- * 0, or -DRUKBOX_ENOMEM (the only error that stops it). */
-static int list_fill(drukbox_host_list *list, json_object *array)
-{
-	size_t n = json_object_array_length(array);
-	drukbox_host *host = NULL;
+	json_object *v;
 	int rc = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		rc = host_from_object(&host,
-				      json_object_array_get_idx(array, i));
-		if (rc == -DRUKBOX_ENOMEM)
-			goto out;
-		if (rc) {
-			list->skipped++;
-			note_skipped(list, json_object_array_get_idx(array, i), i);
+	for (int k = 0; !rc && k < DRUKBOX_HOST_KEY_COUNT; k++) {
+		if (!drukbox_record_shows(host, (drukbox_host_key)k))
 			continue;
-		}
-		rc = list_push(list, host);
-		if (rc)
-			goto out;
-		host = NULL;
+		rc = known_value(&v, host, (drukbox_host_key)k);
+		if (!rc)
+			rc = add_member(obj, drukbox_record_keys[k].name, v);
 	}
-	rc = 0;
-out:
-	drukbox_host_free(host);
 	return rc;
 }
 
-/* -DRUKBOX_EPROTOCOL when the document is not an array, -DRUKBOX_ENOMEM.
- * Records that do not parse are counted in skipped, not errors. */
-int drukbox_host_list_parse(drukbox_host_list **out, const char *json,
-			    size_t len)
+/* Adds the members of the JSON object `extra`, in order.  0,
+ * -DRUKBOX_ENOMEM, or -DRUKBOX_EPROTOCOL when extra is not an object. */
+static int add_extra_members(json_object *obj, const char *extra)
 {
-	drukbox_host_list *list = NULL;
+	json_object *x = NULL;
+	int rc = parse_document(&x, extra, strlen(extra), "host record");
+
+	if (!rc && !json_object_is_type(x, json_type_object))
+		rc = drukbox_error_set(DRUKBOX_EPROTOCOL, 0,
+				       "host record: extra is not a JSON "
+				       "object");
+	if (!rc) {
+		/* the iterator, not json_object_object_foreach(), which is a
+		 * GNU statement expression that -Wpedantic refuses */
+		struct json_object_iterator it = json_object_iter_begin(x);
+		struct json_object_iterator end = json_object_iter_end(x);
+
+		for (; !rc && !json_object_iter_equal(&it, &end);
+		     json_object_iter_next(&it))
+			rc = add_member(obj, json_object_iter_peek_name(&it),
+					json_object_get(
+						json_object_iter_peek_value(&it)));
+	}
+	json_object_put(x);
+	return rc;
+}
+
+/* 0, -DRUKBOX_ENOMEM or -DRUKBOX_EPROTOCOL (a foreign `extra`); *out is
+ * the caller's and NULL on failure. */
+int drukbox_host_json(char **out, size_t *len, const drukbox_host *host)
+{
 	json_object *obj = NULL;
+	size_t n = 0;
 	int rc;
 
 	drukbox_error_clear();
-	if (!out)
-		return drukbox_error_set(DRUKBOX_EINVAL, 0, "out is NULL");
+	if (!out || !host)
+		return drukbox_error_set(DRUKBOX_EINVAL, 0,
+					 "out and host are required");
 	*out = NULL;
-	rc = parse_document(&obj, json, len, "host list");
-	if (rc)
-		goto out;
-	if (!json_object_is_type(obj, json_type_array)) {
-		rc = drukbox_error_set(DRUKBOX_EPROTOCOL, 0,
-				       "host list is not a JSON array");
-		goto out;
-	}
-	list = calloc(1, sizeof(*list));
-	if (!list) {
-		rc = drukbox_error_nomem();
-		goto out;
-	}
-	rc = list_fill(list, obj);
-	if (rc)
-		goto out;
-	drukbox_error_clear(); /* skipped records left their errors behind */
-	*out = list;
-	list = NULL;
-out:
-	drukbox_host_list_free(list);
+	obj = json_object_new_object();
+	rc = obj ? add_known_members(obj, host) : drukbox_error_nomem();
+	if (!rc && host->extra)
+		rc = add_extra_members(obj, host->extra);
+	if (!rc)
+		rc = pretty_copy(out, &n, obj);
+	if (len)
+		*len = rc ? 0 : n;
 	json_object_put(obj);
 	return rc;
 }
@@ -591,6 +369,7 @@ static int doctor_checks_fill(drukbox_doctor *doctor, json_object *obj)
 static int doctor_from_object(drukbox_doctor *doctor, json_object *obj)
 {
 	json_object *ok = NULL;
+	size_t len;
 	int rc;
 
 	if (!json_object_is_type(obj, json_type_object))
@@ -610,7 +389,7 @@ static int doctor_from_object(drukbox_doctor *doctor, json_object *obj)
 	if (!rc)
 		rc = doctor_checks_fill(doctor, obj);
 	if (!rc)
-		rc = pretty_copy(&doctor->json, obj);
+		rc = pretty_copy(&doctor->json, &len, obj);
 	return rc;
 }
 
@@ -846,29 +625,16 @@ bool drukbox_idempotency_key_valid(const char *key)
 	return n >= 1 && n <= 255;
 }
 
-/* Checks what drukbox_create_body cannot send.  0 or -DRUKBOX_EINVAL.
- * Details name env keys (never values) and never echo the idempotency
- * key, which may be derived from something private. */
-/* See drukbox.h. */
+/* Pure; the same rules as the reader's (jscan.h). */
 bool drukbox_utf8_valid(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + strlen(s);
+	size_t n;
 
-	while (*p) {
-		unsigned c = *p, n = c < 0x80 ? 0 : c < 0xc2 ? 9 : c < 0xe0 ? 1 :
-					    c < 0xf0 ? 2 : c < 0xf5 ? 3 : 9;
-		uint32_t cp = n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
-
-		if (n == 9)
-			return false;
-		p++;
-		for (unsigned k = 0; k < n; k++, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (*p & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+	for (; p < end; p += n) {
+		n = jscan_utf8_len(p, end);
+		if (n == 0)
 			return false;
 	}
 	return true;
@@ -892,6 +658,9 @@ static int create_opts_utf8(const drukbox_create_opts *o)
 	return 0;
 }
 
+/* Checks what drukbox_create_body cannot send.  0 or -DRUKBOX_EINVAL.
+ * Details name env keys (never values) and never echo the idempotency
+ * key, which may be derived from something private. */
 static int create_opts_check(const drukbox_create_opts *o)
 {
 	if (o->env_count && !o->env)

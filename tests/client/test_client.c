@@ -241,7 +241,13 @@ static void test_get(void)
 	CU_ASSERT_STRING_EQUAL(h->status, "active");
 	CU_ASSERT_PTR_NULL(h->private_key);
 	CU_ASSERT_PTR_NOT_NULL(h->known_hosts);
-	CU_ASSERT_PTR_NOT_NULL(strstr(h->json, id));
+	{
+		char *json = NULL;
+
+		CU_ASSERT_EQUAL(drukbox_host_json(&json, NULL, h), 0);
+		CU_ASSERT_PTR_NOT_NULL(json ? strstr(json, id) : NULL);
+		free(json);
+	}
 	CU_ASSERT_EQUAL(local_route_count(&srv, "GET /hosts/{id}"), 1);
 	drukbox_host_free(h);
 	free(id);
@@ -843,6 +849,114 @@ static void test_dropped_connection(void)
 	drukbox_client_free(c);
 }
 
+/* ---- a server that lies about Content-Length ------------------------------ */
+
+/* Answers one connection with a canned response, byte for byte, then
+ * closes it: drukbox-local always sends a true Content-Length. */
+typedef struct canned {
+	int fd;
+	const char *response;
+	pthread_t thread;
+	char url[64];
+} canned;
+
+static void *canned_serve(void *arg)
+{
+	canned *c = arg;
+	char head[4096];
+	size_t got = 0;
+	ssize_t n;
+	int conn = accept(c->fd, NULL, NULL);
+
+	if (conn < 0)
+		return NULL;
+	while (got < sizeof(head) - 1 &&
+	       (n = recv(conn, head + got, sizeof(head) - 1 - got, 0)) > 0) {
+		got += (size_t)n;
+		head[got] = '\0';
+		if (strstr(head, "\r\n\r\n"))
+			break;
+	}
+	n = send(conn, c->response, strlen(c->response), MSG_NOSIGNAL);
+	(void)n;
+	close(conn);
+	return NULL;
+}
+
+/* Starts serving `response` once; c->url is where. */
+static void canned_start(canned *c, const char *response)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+
+	c->response = response;
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(c->fd >= 0 &&
+			bind(c->fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+			listen(c->fd, 1) == 0 &&
+			getsockname(c->fd, (struct sockaddr *)&a, &len) == 0);
+	snprintf(c->url, sizeof(c->url), "http://127.0.0.1:%d",
+		 ntohs(a.sin_port));
+	CU_ASSERT_FATAL(pthread_create(&c->thread, NULL, canned_serve, c) == 0);
+}
+
+static void canned_stop(canned *c)
+{
+	pthread_join(c->thread, NULL);
+	close(c->fd);
+}
+
+/* GET /hosts from a server sending `response`; the rc, the list freed. */
+static int list_from(const char *response, size_t *count)
+{
+	canned srv1;
+	drukbox_client *c;
+	drukbox_host_list *list = NULL;
+	int rc;
+
+	canned_start(&srv1, response);
+	c = client_for(srv1.url, LOCAL_TOKEN, 10, NULL);
+	rc = drukbox_host_list_get(c, &list);
+	*count = list ? list->count : 0;
+	drukbox_host_list_free(list);
+	drukbox_client_free(c);
+	canned_stop(&srv1);
+	return rc;
+}
+
+#define HEAD "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+
+/* The body buffer is sized from Content-Length, which is only a hint:
+ * a short one means only that many bytes are the body, a long one a body
+ * cut short, and one past the response cap is refused before anything is
+ * allocated for it. */
+static void test_content_length_lies(void)
+{
+	size_t count = 99;
+
+	CU_ASSERT_EQUAL(list_from(HEAD "Content-Length: 2\r\n\r\n"
+					"[]{\"id\": \"x\"}", &count), 0);
+	CU_ASSERT_EQUAL(count, 0);
+	expect_error(list_from(HEAD "Content-Length: 5\r\n\r\n"
+				    "[{\"id\": \"x\"}]", &count),
+		     DRUKBOX_EPROTOCOL, 200, "ends too early");
+	expect_error(list_from(HEAD "Content-Length: 1000000\r\n\r\n"
+				    "[{\"id\": \"x\"}]", &count),
+		     DRUKBOX_ETRANSPORT, 0, NULL);
+	expect_error(list_from(HEAD "Content-Length: 100000000000\r\n\r\n"
+				    "[]", &count),
+		     DRUKBOX_EPROTOCOL, 0, "too large");
+	CU_ASSERT_EQUAL(list_from(HEAD "Content-Length: 13\r\n\r\n"
+				       "[{\"id\": \"x\"}]", &count), 0);
+	CU_ASSERT_EQUAL(count, 1);
+	/* no Content-Length at all: read to the end */
+	CU_ASSERT_EQUAL(list_from("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+				  "[{\"id\": \"x\"}, {\"id\": \"y\"}]", &count),
+			0);
+	CU_ASSERT_EQUAL(count, 2);
+}
+
 /* A port nobody listens on. */
 static int closed_port(void)
 {
@@ -1322,6 +1436,7 @@ static const drukbox_test transport_tests[] = {
 	{ "200 that is not JSON", test_200_not_json },
 	{ "truncated body", test_truncated_body },
 	{ "short body", test_short_body },
+	{ "Content-Length that lies", test_content_length_lies },
 	{ "dropped connection", test_dropped_connection },
 	{ "connection refused", test_connection_refused },
 	{ "timeout", test_timeout },

@@ -68,7 +68,6 @@ static drukbox_host full_host(void)
 	h.updated_at = (char *)"2026-11-30T22:58:10+00:00";
 	h.activated_at = (char *)"2026-11-30T22:58:09+00:00";
 	h.expires_at = (char *)"2026-12-01T22:57:44+00:00";
-	h.json = (char *)"{\n  \"id\": \"0190c3e2-7a1b-7c00-8000-00000000abcd\"\n}\n";
 	return h;
 }
 
@@ -164,7 +163,7 @@ static void test_render_null_fields_empty(void)
 		FIELD_SSH_USERNAME, FIELD_INTERNAL_SSH_HOST, FIELD_KNOWN_HOSTS,
 		FIELD_PRIVATE_KEY, FIELD_LAST_ERROR, FIELD_CREATED_AT,
 		FIELD_UPDATED_AT, FIELD_ACTIVATED_AT, FIELD_EXPIRES_AT,
-		FIELD_HOST_JSON, FIELD_DISK_GB,
+		FIELD_DISK_GB,
 	};
 	drukbox_host h;
 
@@ -182,11 +181,9 @@ static void test_render_empty_strings_empty(void)
 	h.external_ssh_host = (char *)"";
 	h.ssh_username = (char *)"";
 	h.known_hosts = (char *)"";
-	h.json = (char *)"";
 	expect_field(&h, FIELD_EXTERNAL_SSH_HOST, "");
 	expect_field(&h, FIELD_SSH_USERNAME, "");
 	expect_field(&h, FIELD_KNOWN_HOSTS, "");
-	expect_field(&h, FIELD_HOST_JSON, "");
 }
 
 /* A value ending in '\n' gets no second one; one without gets exactly one;
@@ -225,16 +222,37 @@ static void test_render_integers(void)
 	expect_field(&h, FIELD_EXTERNAL_SSH_PORT, "65535\n");
 }
 
-/* host.json is the record's json byte for byte: no newline added, none
- * removed, nothing cleaned. */
-static void test_render_host_json_verbatim(void)
+/* host.json is what the library renders for the record, byte for byte:
+ * nothing added, nothing cleaned, and never the private key. */
+static void test_render_host_json(void)
 {
 	drukbox_host h = full_host();
+	char *want = NULL;
+	size_t len = 0;
 
+	h.extra = "{\"zone\": \"\\u001b\"}";
+	CU_ASSERT_EQUAL_FATAL(drukbox_host_json(&want, &len, &h), 0);
+	expect_field(&h, FIELD_HOST_JSON, want);
+	CU_ASSERT_PTR_NULL(strstr(want, "OPENSSH"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(want, "\"private_key\": null"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(want, "\"zone\": \"\\u001b\"\n}\n"));
+	free(want);
+	/* a placeholder-like record: only what it has */
+	memset(&h, 0, sizeof(h));
+	h.status = "provisioning";
 	expect_field(&h, FIELD_HOST_JSON,
-		     "{\n  \"id\": \"0190c3e2-7a1b-7c00-8000-00000000abcd\"\n}\n");
-	h.json = (char *)"{\"a\":\"\\u001b\"}";
-	expect_field(&h, FIELD_HOST_JSON, "{\"a\":\"\\u001b\"}");
+		     "{\n  \"status\": \"provisioning\"\n}\n");
+	/* a foreign extra that is not an object cannot be shown */
+	h.extra = "[1]";
+	{
+		char *out = (char *)"sentinel";
+
+		len = 9;
+		CU_ASSERT_EQUAL(drukfs_render_field(&out, &len, &h,
+						    FIELD_HOST_JSON), -EPROTO);
+		CU_ASSERT_PTR_NULL(out);
+		CU_ASSERT_EQUAL(len, 0);
+	}
 }
 
 static void test_render_not_renderable(void)
@@ -596,7 +614,7 @@ static const drukbox_test value_tests[] = {
 	{"empty strings render empty files", test_render_empty_strings_empty},
 	{"trailing newline rule", test_render_trailing_newline_rule},
 	{"integers and missing disk_gb", test_render_integers},
-	{"host.json is verbatim", test_render_host_json_verbatim},
+	{"host.json is the library's rendering", test_render_host_json},
 	{"wait, dir, out of range, NULL host: -EINVAL",
 	 test_render_not_renderable},
 	{NULL, NULL},

@@ -13,12 +13,14 @@ from __future__ import annotations
 import errno
 import json
 import os
+import random
 import re
+import sys
 import time
 import uuid
 
 from harness import (MountTestCase, Mount, mounted, start_server, call,
-                     read_text, MOUNT_TIMEOUT)
+                     drukfs_binary, read_text, MOUNT_TIMEOUT)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT_DIR = os.path.normpath(os.path.join(HERE, "..", "client"))
@@ -347,3 +349,104 @@ class ManyHostsTest(MountTestCase):
         self.assertEqual(int(res.stdout.strip()), 20000)
         self.assertEqual(self.route_count("GET /hosts"), 1)
         self.assertLess(elapsed, 20.0)
+
+
+def asan_build(binary: str) -> bool:
+    """Whether the drukfs binary is built with AddressSanitizer."""
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def peak_rss(pid: int) -> int:
+    """VmHWM of a process, in bytes."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmHWM for {pid}")
+
+
+class HundredThousandHostsTest(MountTestCase):
+    """The issue's hostile-server list ends with 100 000 hosts: a GET /hosts
+    body of 64 MB (about 640 bytes a record).
+
+    Measured on the 2-core test machine (normal build): drukbox-local
+    seeds them in about 5 s, drukfs mounts in about 2 s, `ls -l hosts`
+    after a refresh takes about 4 s, and drukfs's peak RSS is 924 MB,
+    14.3 times the body.  Under ASan the same takes about 40 s to mount
+    and 45 s for `ls -l`, with a peak of 2.9 GB: slow but feasible, so the
+    test runs there too, with more time; only the memory bound is skipped
+    there (ASan's shadow memory and quarantine are not drukfs's)."""
+
+    SEED = 100000
+    AUTO_MOUNT = False
+    COUNT = 100000
+    # -o timeout: the one GET /hosts of 64 MB must fit in it, under ASan too.
+    TIMEOUT = 120
+    # Peak RSS at most this many times the GET /hosts body.  Honest for
+    # today's json-c parse of the whole body (measured 14.3x); the
+    # streaming parser landing next should bring it well under this, and
+    # then this bound should come down towards the benchmarks' goal of 6x
+    # (docs/benchmarks.md).
+    RSS_PER_BODY_BYTE = 20
+
+    def test_hundred_thousand_hosts(self):
+        asan = asan_build(drukfs_binary())
+        status, raw, _ = self.srv.request("GET", "/hosts")
+        self.assertEqual(status, 200)
+        body = len(raw)
+        del raw
+        self.reset_counts()
+        start = time.monotonic()
+        self.mnt = self.mount({"cache_ttl": 600, "timeout": self.TIMEOUT}, wait=False)
+        self.mnt.wait_mounted(timeout=self.TIMEOUT + 10)
+        mounted_in = time.monotonic() - start
+        self.assertLess(mounted_in, self.TIMEOUT if asan else 20.0)
+        self.assertEqual(self.srv.stats(), {"GET /hosts": 1})
+
+        res = self.sh("ls hosts | wc -l", timeout=self.TIMEOUT)
+        self.assertEqual(res.returncode, 0, res)
+        self.assertEqual(int(res.stdout.strip()), self.COUNT)
+
+        # A refresh drops the list: `ls -l` of every host is one request.
+        self.mnt.refresh()
+        self.reset_counts()
+        started = time.monotonic()
+        res = self.sh("ls -l hosts | grep -c '^d'", timeout=self.TIMEOUT + 60)
+        listed_in = time.monotonic() - started
+        self.assertEqual(res.returncode, 0, res)
+        self.assertEqual(int(res.stdout.strip()), self.COUNT)
+        self.assertEqual(self.srv.stats(), {"GET /hosts": 1})
+
+        # A few hosts, each file against the server's record.
+        picked = random.Random(self.COUNT).sample(self.seeded, 5)
+        for host_id in picked:
+            rec = self.srv.get_host_raw(host_id)
+            self.assertEqual(self.read(self.host(host_id, "id")), host_id + "\n")
+            for field in ("name", "status", "external_ssh_host", "image"):
+                name = "state" if field == "status" else field
+                self.assertEqual(self.read(self.host(host_id, name)),
+                                 f"{rec[field]}\n", f"{host_id}/{name}")
+            doc = json.loads(self.read(self.host(host_id, "host.json")))
+            for key, value in rec.items():
+                if key != "private_key":
+                    self.assertEqual(doc.get(key), value, f"{host_id} {key}")
+
+        # ssh_config has a block for every host, the picked ones included.
+        text = self.read(self.path("ssh_config"), timeout=self.TIMEOUT)
+        blocks = [l for l in text.split("\n") if l.startswith("Host ")]
+        self.assertEqual(len(blocks), self.COUNT)
+        for host_id in picked:
+            self.assertIn(f"Host {host_id}.drukbox ", text)
+        del text
+        self.assertEqual(self.srv.stats(), {"GET /hosts": 1})
+
+        hwm = peak_rss(self.mnt.pid)
+        sys.stderr.write(f"\n[100k] body {body / 1e6:.1f} MB, mounted in "
+                         f"{mounted_in:.1f}s, ls -l in {listed_in:.1f}s, "
+                         f"peak RSS {hwm / 1e6:.0f} MB = {hwm / body:.1f}x body"
+                         f"{' (ASan)' if asan else ''}\n")
+        if not asan:
+            self.assertLess(hwm, self.RSS_PER_BODY_BYTE * body,
+                            f"peak RSS {hwm / 1e6:.0f} MB for a "
+                            f"{body / 1e6:.1f} MB list")

@@ -210,6 +210,12 @@ class LocalServer:
     def get_host_raw(self, host_id: str) -> dict:
         return self._control("GET", f"/hosts/{host_id}")
 
+    def hosts(self) -> list[dict]:
+        """Every stored host as {"id", "status", "idempotency_key"}, oldest
+        first -- the truth, without going through the API (no fault or
+        count applies)."""
+        return self._control("GET", "/hosts")["hosts"]
+
     def remove_host(self, host_id: str) -> None:
         self._control("DELETE", f"/hosts/{host_id}")
 

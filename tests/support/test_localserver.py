@@ -596,6 +596,32 @@ class FaultTests(ServerTestCase):
             conn.getresponse()
         conn.close()
 
+    def test_lost_carries_the_request_out(self):
+        # A create whose answer is lost: the host exists, and a retry with
+        # the same key gets it (no second host).
+        self.srv.fault("POST /hosts", "lost")
+        conn = self.connection()
+        conn.request("POST", "/hosts", body=b"{}",
+                     headers={**self.auth(), "Content-Type": "application/json",
+                              "Idempotency-Key": "lost-1"})
+        with self.assertRaises(http.client.RemoteDisconnected):
+            conn.getresponse()
+        conn.close()
+        hosts = self.srv.hosts()
+        self.assertEqual([h["idempotency_key"] for h in hosts], ["lost-1"])
+        again = self.create(headers={"Idempotency-Key": "lost-1"})
+        self.assertEqual(again["id"], hosts[0]["id"])
+        self.assertEqual(len(self.srv.hosts()), 1)
+        # A delete whose answer is lost: the host is gone all the same.
+        self.srv.fault("DELETE /hosts/{id}", "lost")
+        conn = self.connection()
+        conn.request("DELETE", f"/hosts/{again['id']}", headers=self.auth())
+        with self.assertRaises(http.client.RemoteDisconnected):
+            conn.getresponse()
+        conn.close()
+        self.assertEqual(self.srv.hosts(), [])
+        self.assertEqual(self.srv.api("DELETE", f"/hosts/{again['id']}")[0], 404)
+
     def test_counts_and_wildcard(self):
         self.srv.fault("GET /hosts", "status", status=500, count=2)
         codes = [self.srv.api("GET", "/hosts")[0] for _ in range(3)]
@@ -693,6 +719,28 @@ class ControlApiTests(ServerTestCase):
         self.assertEqual(self.srv.api("GET", f"/hosts/{host_id}")[0], 404)
         self.assertEqual(self.srv.request("GET", f"/_local/hosts/{host_id}", auth=False)[0], 404)
         self.assertEqual(self.srv.stats(), {"GET /hosts/{id}": 1})
+
+    def test_hosts_lists_ids_statuses_and_keys(self):
+        seeded = self.srv.seed(2)
+        made = self.create(headers={"Idempotency-Key": "k-1"})
+        self.assertEqual(self.srv.hosts(), [
+            {"id": seeded[0], "status": "active", "idempotency_key": None},
+            {"id": seeded[1], "status": "active", "idempotency_key": None},
+            {"id": made["id"], "status": "active", "idempotency_key": "k-1"}])
+        self.assertEqual(self.srv.stats(), {"POST /hosts": 1})
+
+    def test_unlisted_hosts_are_served_by_id_only(self):
+        ids = self.srv.seed(3)
+        self.srv.config(unlisted=[ids[1], "not-a-host"])
+        status, listed = self.srv.api("GET", "/hosts")
+        self.assertEqual(status, 200)
+        self.assertEqual([h["id"] for h in listed], [ids[2], ids[0]])
+        status, one = self.srv.api("GET", f"/hosts/{ids[1]}")
+        self.assertEqual((status, one["id"]), (200, ids[1]))
+        self.assertEqual(self.srv.request("POST", "/_local/config", {"unlisted": "x"},
+                                          auth=False)[0], 400)
+        self.srv.config(unlisted=[])
+        self.assertEqual(len(self.srv.api("GET", "/hosts")[1]), 3)
 
     def test_config_round_trip(self):
         config = self.srv.config(provision_seconds=0.5, lease_seconds=60)

@@ -7,6 +7,7 @@
  */
 #include <drukbox/drukbox.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,18 @@ static drukbox_host *parse(const char *text, int *rc)
 	if (*rc)
 		CU_ASSERT_PTR_NULL(host); /* *out is NULL on failure */
 	return *rc ? NULL : host;
+}
+
+/* host.json of h (drukbox_host_json), which must succeed; caller frees. */
+static char *json_of(const drukbox_host *h)
+{
+	char *json = NULL;
+	size_t len = 0;
+
+	CU_ASSERT_EQUAL(drukbox_host_json(&json, &len, h), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+	CU_ASSERT_EQUAL(len, strlen(json));
+	return json;
 }
 
 /* ---- host parser -------------------------------------------------------- */
@@ -74,24 +87,37 @@ static void test_host_full_record(void)
 	drukbox_host_free(h);
 }
 
-/* The json member: pretty-printed, newline-terminated, reparses to the
- * same record, slashes not escaped, one field a line. */
+/* host.json: pretty-printed, newline-terminated, reparses to the same
+ * record (but for the key, which it never shows), slashes not escaped,
+ * one field a line, the contract's order. */
 static void test_host_json_member(void)
 {
 	int rc;
 	drukbox_host *h = parse(FULL_RECORD, &rc), *again = NULL;
+	char *json, *json2;
 	size_t len;
 
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(h->json);
-	len = strlen(h->json);
-	CU_ASSERT(len > 2 && h->json[len - 1] == '\n' && h->json[len - 2] == '}');
-	CU_ASSERT(strncmp(h->json, "{\n  \"id\": \"0190a0b0", 19) == 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(h->json, "\n  \"expires_at\": null\n"));
-	CU_ASSERT_PTR_NULL(strstr(h->json, "\\/"));
-	CU_ASSERT_EQUAL(drukbox_host_parse(&again, h->json, len), 0);
-	CU_ASSERT_STRING_EQUAL(again->json, h->json);
+	json = json_of(h);
+	len = strlen(json);
+	CU_ASSERT(len > 2 && json[len - 1] == '\n' && json[len - 2] == '}');
+	CU_ASSERT(strncmp(json, "{\n  \"id\": \"0190a0b0", 19) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(json, "\n  \"expires_at\": null\n"));
+	CU_ASSERT_PTR_NULL(strstr(json, "\\/"));
+	CU_ASSERT_PTR_NULL(strstr(json, "OPENSSH"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(json, "\n  \"private_key\": null,\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"disk_gb\": 20,\n  "
+					    "\"external_ssh_host\""));
+	CU_ASSERT_EQUAL_FATAL(drukbox_host_parse(&again, json, len), 0);
+	json2 = json_of(again);
+	CU_ASSERT_STRING_EQUAL(json2, json);
 	CU_ASSERT_STRING_EQUAL(again->known_hosts, h->known_hosts);
+	CU_ASSERT_PTR_NULL(again->private_key);
+	CU_ASSERT_FALSE(drukbox_host_equal(again, h));
+	CU_ASSERT_EQUAL(drukbox_host_strip_private_key(h), 0);
+	CU_ASSERT(drukbox_host_equal(again, h));
+	free(json2);
+	free(json);
 	drukbox_host_free(again);
 	drukbox_host_free(h);
 }
@@ -113,7 +139,14 @@ static void test_host_missing_optional_fields(void)
 	CU_ASSERT_PTR_NULL(h->known_hosts);
 	CU_ASSERT_PTR_NULL(h->private_key);
 	CU_ASSERT_PTR_NULL(h->expires_at);
-	CU_ASSERT_STRING_EQUAL(h->json, "{\n  \"id\": \"x\"\n}\n");
+	CU_ASSERT_EQUAL(h->present, DRUKBOX_HOST_BIT(DRUKBOX_HOST_ID));
+	CU_ASSERT_PTR_NULL(h->extra);
+	{
+		char *json = json_of(h);
+
+		CU_ASSERT_STRING_EQUAL(json, "{\n  \"id\": \"x\"\n}\n");
+		free(json);
+	}
 	drukbox_host_free(h);
 }
 
@@ -136,21 +169,46 @@ static void test_host_nulls(void)
 	CU_ASSERT_PTR_NULL(h->instance_type);
 	CU_ASSERT_FALSE(h->has_disk_gb);
 	CU_ASSERT_EQUAL(h->external_ssh_port, 22);
+	CU_ASSERT_FALSE(h->has_external_ssh_port);
 	CU_ASSERT_PTR_NULL(h->internal_ssh_host);
 	CU_ASSERT_PTR_NULL(h->activated_at);
 	CU_ASSERT_PTR_NULL(h->expires_at);
+	/* every key was there, as null: host.json keeps them all */
+	CU_ASSERT_EQUAL(h->present,
+			(uint32_t)((1u << DRUKBOX_HOST_KEY_COUNT) - 1));
+	{
+		char *json = json_of(h);
+
+		CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"disk_gb\": null,\n"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(json,
+					      "\"external_ssh_port\": null,\n"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"name\": null,\n"));
+		free(json);
+	}
 	drukbox_host_free(h);
 }
 
+/* Unknown fields are kept as sent and shown after the known ones, in the
+ * order received. */
 static void test_host_unknown_fields_kept_in_json(void)
 {
 	int rc;
-	drukbox_host *h = parse("{\"id\": \"x\", \"future\": {\"a\": [1, 2]},"
-				" \"zone\": \"eu\"}", &rc);
+	drukbox_host *h = parse("{\"zone\": \"eu\", \"id\": \"x\", "
+				"\"future\": {\"a\": [1, 2]}, \"n\":1e400}",
+				&rc);
+	char *json;
 
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(h->json, "\"future\": {"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(h->json, "\"zone\": \"eu\""));
+	CU_ASSERT_STRING_EQUAL(h->extra, "{\"zone\": \"eu\", "
+					 "\"future\": {\"a\": [1, 2]}, "
+					 "\"n\": 1e400}");
+	json = json_of(h);
+	CU_ASSERT_STRING_EQUAL(json, "{\n  \"id\": \"x\",\n"
+				     "  \"zone\": \"eu\",\n"
+				     "  \"future\": {\n    \"a\": [\n"
+				     "      1,\n      2\n    ]\n  },\n"
+				     "  \"n\": 1e400\n}\n");
+	free(json);
 	drukbox_host_free(h);
 }
 
@@ -598,7 +656,7 @@ static void test_host_dup(void)
 	CU_ASSERT_PTR_NOT_EQUAL(copy->id, h->id);
 	CU_ASSERT_STRING_EQUAL(copy->id, h->id);
 	CU_ASSERT_STRING_EQUAL(copy->private_key, h->private_key);
-	CU_ASSERT_STRING_EQUAL(copy->json, h->json);
+	CU_ASSERT(drukbox_host_equal(copy, h));
 	CU_ASSERT_PTR_NULL(copy->expires_at);
 	CU_ASSERT_EQUAL(copy->disk_gb, 20);
 	CU_ASSERT_EQUAL(copy->external_ssh_port, 2222);
@@ -610,38 +668,253 @@ static void test_host_dup(void)
 static void test_host_placeholder(void)
 {
 	drukbox_host *h = NULL;
+	char *json;
 
 	CU_ASSERT_EQUAL_FATAL(drukbox_host_placeholder(&h, "creating", NULL),
 			      0);
 	CU_ASSERT_PTR_NULL(h->id);
 	CU_ASSERT_STRING_EQUAL(h->status, "creating");
 	CU_ASSERT_PTR_NULL(h->last_error);
-	CU_ASSERT_STRING_EQUAL(h->json, "{\n  \"status\": \"creating\",\n"
-					"  \"last_error\": null\n}\n");
+	json = json_of(h);
+	CU_ASSERT_STRING_EQUAL(json, "{\n  \"status\": \"creating\",\n"
+				     "  \"last_error\": null\n}\n");
+	free(json);
 	drukbox_host_free(h);
 	CU_ASSERT_EQUAL_FATAL(drukbox_host_placeholder(&h, "error",
 						       "quota \"x\""), 0);
 	CU_ASSERT_STRING_EQUAL(h->last_error, "quota \"x\"");
-	CU_ASSERT_PTR_NOT_NULL(strstr(h->json,
+	json = json_of(h);
+	CU_ASSERT_PTR_NOT_NULL(strstr(json,
 				      "\"last_error\": \"quota \\\"x\\\"\""));
+	free(json);
 	drukbox_host_free(h);
 }
 
+/* host.json never shows the key; stripping drops it from the record and
+ * leaves host.json as it was. */
 static void test_host_strip_private_key(void)
 {
 	int rc;
 	drukbox_host *h = parse(FULL_RECORD, &rc);
+	char *before, *after;
 
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(h->json, "BEGIN OPENSSH"));
+	before = json_of(h);
+	CU_ASSERT_PTR_NULL(strstr(before, "BEGIN OPENSSH"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(before, "\"private_key\": null"));
 	CU_ASSERT_EQUAL(drukbox_host_strip_private_key(h), 0);
 	CU_ASSERT_PTR_NULL(h->private_key);
-	CU_ASSERT_PTR_NULL(strstr(h->json, "BEGIN OPENSSH"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(h->json, "\"private_key\": null"));
+	after = json_of(h);
+	CU_ASSERT_STRING_EQUAL(after, before);
+	free(before);
+	free(after);
 	CU_ASSERT_STRING_EQUAL(h->id, "0190a0b0-0000-7000-8000-000000000001");
 	/* twice is harmless */
 	CU_ASSERT_EQUAL(drukbox_host_strip_private_key(h), 0);
 	drukbox_host_free(h);
+}
+
+/* When a key comes twice the last one counts, for the typed fields and
+ * in host.json alike; a key spelt with escapes is the same key. */
+static void test_host_duplicate_and_escaped_keys(void)
+{
+	int rc;
+	drukbox_host *h = parse("{\"id\": \"a\", \"name\": 1, \"name\": \"n\","
+				" \"disk_gb\": \"x\", \"disk_gb\": 5,"
+				" \"\\u0069d\": \"b\", \"zone\": 1, \"zone\": 2}",
+				&rc);
+	char *json;
+
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(h->id, "b");
+	CU_ASSERT_STRING_EQUAL(h->name, "n");
+	CU_ASSERT(h->has_disk_gb && h->disk_gb == 5);
+	json = json_of(h);
+	CU_ASSERT_STRING_EQUAL(json, "{\n  \"id\": \"b\",\n  \"name\": \"n\",\n"
+				     "  \"disk_gb\": 5,\n  \"zone\": 2\n}\n");
+	free(json);
+	drukbox_host_free(h);
+	/* the last one decides for the worse too */
+	CU_ASSERT_PTR_NULL(parse("{\"id\": \"a\", \"name\": \"n\", "
+				 "\"name\": []}", &rc));
+	CU_ASSERT_EQUAL(rc, -DRUKBOX_EPROTOCOL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(drukbox_error_last()->detail,
+				      "\"name\" is not a string"));
+	/* json-c saw a key up to its first NUL; so does the parser, so that
+	 * host.json (printed by json-c) and the record agree */
+	h = parse("{\"id\\u0000x\": \"c\"}", &rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(h->id, "c");
+	CU_ASSERT_PTR_NULL(h->extra);
+	drukbox_host_free(h);
+}
+
+/* disk_gb and the port are integers: no fraction, no exponent, within
+ * int64_t; the port within 1..65535. */
+static void test_host_integers(void)
+{
+	static const struct {
+		const char *text, *detail;
+		int64_t disk;
+	} cases[] = {
+		{ "{\"id\": \"x\", \"disk_gb\": -0}", NULL, 0 },
+		{ "{\"id\": \"x\", \"disk_gb\": 9223372036854775807}", NULL,
+		  INT64_MAX },
+		{ "{\"id\": \"x\", \"disk_gb\": -9223372036854775808}", NULL,
+		  INT64_MIN },
+		{ "{\"id\": \"x\", \"disk_gb\": 9223372036854775808}",
+		  "\"disk_gb\" is not an integer", 0 },
+		{ "{\"id\": \"x\", \"disk_gb\": -99999999999999999999}",
+		  "\"disk_gb\" is not an integer", 0 },
+		{ "{\"id\": \"x\", \"disk_gb\": 2e1}",
+		  "\"disk_gb\" is not an integer", 0 },
+		{ "{\"id\": \"x\", \"disk_gb\": 20.0}",
+		  "\"disk_gb\" is not an integer", 0 },
+		{ "{\"id\": \"x\", \"disk_gb\": true}",
+		  "\"disk_gb\" is not an integer", 0 },
+		{ "{\"id\": \"x\", \"external_ssh_port\": 65535}", NULL, 0 },
+		{ "{\"id\": \"x\", \"external_ssh_port\": 0}",
+		  "\"external_ssh_port\" is out of range", 0 },
+		{ "{\"id\": \"x\", \"external_ssh_port\": 65536}",
+		  "\"external_ssh_port\" is out of range", 0 },
+		{ "{\"id\": \"x\", \"external_ssh_port\": 18446744073709551616}",
+		  "\"external_ssh_port\" is out of range", 0 },
+		{ "{\"id\": \"x\", \"external_ssh_port\": 22.5}",
+		  "\"external_ssh_port\" is not an integer", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+		drukbox_host *h = parse(cases[i].text, &rc);
+
+		if (!cases[i].detail) {
+			CU_ASSERT_EQUAL(rc, 0);
+			if (h && h->has_disk_gb)
+				CU_ASSERT_EQUAL(h->disk_gb, cases[i].disk);
+			drukbox_host_free(h);
+			continue;
+		}
+		CU_ASSERT_EQUAL(rc, -DRUKBOX_EPROTOCOL);
+		if (!strstr(drukbox_error_last()->detail, cases[i].detail))
+			fprintf(stderr, "%s: detail \"%s\"\n", cases[i].text,
+				drukbox_error_last()->detail);
+		CU_ASSERT_PTR_NOT_NULL(strstr(drukbox_error_last()->detail,
+					      cases[i].detail));
+	}
+}
+
+/* What RFC 8259 and RFC 3629 refuse is refused, even where json-c let it
+ * through: the whole document, not one record. */
+static void test_host_strict_json(void)
+{
+	static const char *const cases[] = {
+		"{\"id\": \"x\", \"name\": \"\\ud800\"}",
+		"{\"id\": \"x\", \"name\": \"\\udc00\\ud800\"}",
+		"{\"id\": \"x\", \"name\": \"\xc0\x80\"}",
+		"{\"id\": \"x\", \"name\": \"\xed\xa0\x80\"}",
+		"{\"id\": \"x\", \"name\": \"\xf4\x90\x80\x80\"}",
+		"{\"id\": \"x\", \"name\": \"tab\there\"}",
+		"{\"id\": \"x\", \"zone\": 01}",
+		"{\"id\": \"x\", \"zone\": 1.}",
+		"{\"id\": \"x\", \"zone\": -.5}",
+		"{\"id\": \"x\", \"zone\": NaN}",
+		"{\"id\": \"x\", \"zone\": Infinity}",
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+
+		CU_ASSERT_PTR_NULL(parse(cases[i], &rc));
+		CU_ASSERT_EQUAL(rc, -DRUKBOX_EPROTOCOL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(drukbox_error_last()->detail,
+					      "not valid JSON"));
+	}
+}
+
+/* A record is at depth 2 of a list: its values may nest 62 more levels. */
+static void test_list_depth(void)
+{
+	char text[256];
+	drukbox_host_list *list = NULL;
+	int n;
+
+	n = snprintf(text, sizeof(text), "[{\"id\": \"a\", \"x\": ");
+	for (int i = 0; i < 62; i++)
+		text[n++] = '[';
+	for (int i = 0; i < 62; i++)
+		text[n++] = ']';
+	n += snprintf(text + n, sizeof(text) - (size_t)n, "}]");
+	CU_ASSERT_EQUAL_FATAL(drukbox_host_list_parse(&list, text, (size_t)n),
+			      0);
+	CU_ASSERT_EQUAL(list->count, 1);
+	drukbox_host_list_free(list);
+	/* one more is 65 */
+	n = snprintf(text, sizeof(text), "[{\"id\": \"a\", \"x\": ");
+	for (int i = 0; i < 63; i++)
+		text[n++] = '[';
+	for (int i = 0; i < 63; i++)
+		text[n++] = ']';
+	n += snprintf(text + n, sizeof(text) - (size_t)n, "}]");
+	list = (drukbox_host_list *)1;
+	CU_ASSERT_EQUAL(drukbox_host_list_parse(&list, text, (size_t)n),
+			-DRUKBOX_EPROTOCOL);
+	CU_ASSERT_PTR_NULL(list);
+	CU_ASSERT_PTR_NOT_NULL(strstr(drukbox_error_last()->detail,
+				      "nested deeper than 64 levels"));
+}
+
+/* A record reads the same in a list as alone, and compares equal. */
+static void test_list_and_single_agree(void)
+{
+	char text[sizeof(FULL_RECORD) + 8];
+	drukbox_host_list *list = NULL;
+	drukbox_host *h;
+	int rc;
+
+	snprintf(text, sizeof(text), "[%s]", FULL_RECORD);
+	h = parse(FULL_RECORD, &rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL_FATAL(drukbox_host_list_parse(&list, text,
+						      strlen(text)), 0);
+	CU_ASSERT_EQUAL_FATAL(list->count, 1);
+	CU_ASSERT(drukbox_host_equal(list->hosts[0], h));
+	drukbox_host_list_free(list);
+	drukbox_host_free(h);
+}
+
+/* Equality looks at every field, at presence and at the unknown fields. */
+static void test_host_equal(void)
+{
+	static const char *const variants[] = {
+		"{\"id\": \"x\", \"name\": \"m\"}",
+		"{\"id\": \"x\", \"name\": null}",
+		"{\"id\": \"x\"}",
+		"{\"id\": \"x\", \"name\": \"n\", \"zone\": 1}",
+		"{\"id\": \"x\", \"name\": \"n\", \"disk_gb\": 1}",
+		"{\"id\": \"x\", \"name\": \"n\", \"external_ssh_port\": 22}",
+		"{\"id\": \"x\", \"name\": \"n\", \"external_ssh_port\": null}",
+		"{\"id\": \"x\", \"name\": \"n\", \"private_key\": \"k\"}",
+	};
+	int rc;
+	drukbox_host *base = parse("{\"id\": \"x\", \"name\": \"n\"}", &rc);
+	drukbox_host *same = parse("{\"name\": \"n\",\"id\":\"x\"}", &rc);
+
+	CU_ASSERT_FATAL(base && same);
+	CU_ASSERT(drukbox_host_equal(base, same));
+	CU_ASSERT(drukbox_host_equal(NULL, NULL));
+	CU_ASSERT_FALSE(drukbox_host_equal(base, NULL));
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		drukbox_host *v = parse(variants[i], &rc);
+
+		CU_ASSERT_FATAL(v != NULL);
+		if (drukbox_host_equal(base, v))
+			fprintf(stderr, "equal: %s\n", variants[i]);
+		CU_ASSERT_FALSE(drukbox_host_equal(base, v));
+		CU_ASSERT_FALSE(drukbox_host_equal(v, base));
+		drukbox_host_free(v);
+	}
+	drukbox_host_free(base);
+	drukbox_host_free(same);
 }
 
 static const drukbox_test host_tests[] = {
@@ -656,6 +929,10 @@ static const drukbox_test host_tests[] = {
 	{ "not JSON or truncated", test_host_not_json },
 	{ "depth bomb", test_host_depth_bomb },
 	{ "trailing garbage", test_host_trailing_garbage },
+	{ "duplicate and escaped keys", test_host_duplicate_and_escaped_keys },
+	{ "integers", test_host_integers },
+	{ "strict JSON", test_host_strict_json },
+	{ "equality", test_host_equal },
 	{ NULL, NULL },
 };
 
@@ -663,6 +940,8 @@ static const drukbox_test list_tests[] = {
 	{ "parse and skip", test_list_parse_and_skip },
 	{ "a string with a NUL is malformed", test_host_string_with_nul },
 	{ "empty and invalid", test_list_empty_and_invalid },
+	{ "depth 64 vs 65", test_list_depth },
+	{ "a record reads the same alone", test_list_and_single_agree },
 	{ NULL, NULL },
 };
 
