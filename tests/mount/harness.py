@@ -40,6 +40,16 @@ sys.path.insert(0, os.path.normpath(os.path.join(HERE, "..", "support")))
 
 from localserver import LocalServer, LocalServerError  # noqa: E402  (path set up above)
 
+# Tests interrupt commands with SIGINT (`cat wait`, the example script).
+# A runner started in the background by a non-interactive shell (`run.py &`,
+# a CI step's `&`) inherits SIGINT ignored; Python keeps it ignored and
+# exec hands the ignored disposition on to every command we start, so the
+# SIGINT never reaches the reader blocked in the kernel (no signal pending,
+# no FUSE_INTERRUPT) and a shell script cannot even trap it.  A caught
+# signal is reset to the default by exec: catching it here is enough.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 CMD_TIMEOUT = 30.0        # default for every command we run
 MOUNT_TIMEOUT = 20.0      # drukfs must be mounted within this
 UNMOUNT_TIMEOUT = 10.0
