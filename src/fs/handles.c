@@ -64,6 +64,11 @@ struct drukfs_handles {
 	size_t nwaiters;
 	int workers;            /* create/delete threads in flight */
 	int stop;
+	/* Waiters are answered with rlock held, and not at all once
+	 * replies_stopped (under lock) is set: the session they answer
+	 * through is going away (drukfs_handles_stop_replies()). */
+	pthread_mutex_t rlock;
+	int replies_stopped;
 	pthread_t poller;
 	int poller_started;
 };
@@ -165,13 +170,16 @@ static void lname_unlink(drukfs_handles *h, lname *ln)
 
 /* ---- waiters ------------------------------------------------------------- */
 
-/* Calls every waiter on `handle` with err, outside the lock. */
+/* Calls every waiter on `handle` with err, outside the lock (under rlock).
+ * Once replies are stopped the waiters stay listed, for
+ * drukfs_handles_free(). */
 static void complete_waiters(drukfs_handles *h, const char *handle, int err)
 {
 	struct drukfs_waiter *done = NULL, **pp;
 
+	pthread_mutex_lock(&h->rlock);
 	pthread_mutex_lock(&h->lock);
-	for (pp = &h->waiters; *pp;) {
+	for (pp = &h->waiters; *pp && !h->replies_stopped;) {
 		struct drukfs_waiter *w = *pp;
 
 		if (strcmp(w->handle, handle) == 0) {
@@ -192,6 +200,19 @@ static void complete_waiters(drukfs_handles *h, const char *handle, int err)
 		free(w->handle);
 		free(w);
 	}
+	pthread_mutex_unlock(&h->rlock);
+}
+
+void drukfs_handles_stop_replies(drukfs_handles *h)
+{
+	/* Taking rlock waits for a reply in progress and orders it before
+	 * whatever the caller does next (unmounting, destroying the
+	 * session). */
+	pthread_mutex_lock(&h->rlock);
+	pthread_mutex_lock(&h->lock);
+	h->replies_stopped = 1;
+	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&h->rlock);
 }
 
 /* ---- resolving ------------------------------------------------------------ */
@@ -1214,6 +1235,7 @@ int drukfs_handles_new(drukfs_handles **out, drukbox_client *client,
 	h->log = log;
 	h->opts = *opts;
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->rlock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->cond, &ca);
@@ -1264,6 +1286,7 @@ void drukfs_handles_free(drukfs_handles *h)
 	strmap_clear(&h->hidden);
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->rlock);
 	free(h);
 }
 

@@ -117,6 +117,11 @@ typedef void (*drukfs_wait_fn)(void *ctx, int err);
 int drukfs_handles_wait(drukfs_handles *h, const char *handle, uint64_t key,
 			drukfs_wait_fn fn, void *ctx, int *err);
 
+/* From now on no waiter is answered (their fns reply through the FUSE
+ * session): call before unmounting.  Returns once a reply in progress
+ * has finished.  Cannot fail. */
+void drukfs_handles_stop_replies(drukfs_handles *h);
+
 /* Withdraws the waiter registered under `key` (an interrupted read).
  * 1 when it was withdrawn: fn will not be called and *ctx is handed back
  * to the caller; 0 when there is no such waiter (fn has been or is being

@@ -325,8 +325,12 @@ static int serve(drukfs_main *m, struct fuse_args *args)
 	 * SIGINT): a clean unmount, not a failure. */
 	rc = run_loop(m) < 0 ? 1 : 0;
 out_unmount:
-	/* The notifier writes to the session's /dev/fuse descriptor, which
-	 * the unmount closes (and a later open may reuse): stop it first. */
+	/* The notifier and the create workers' and poller's answers to
+	 * blocked waits write to the session's /dev/fuse descriptor, which
+	 * the unmount closes (and a later open may reuse), and the session is
+	 * freed after it: stop them first. */
+	if (fs->handles)
+		drukfs_handles_stop_replies(fs->handles);
 	drukfs_fs_notifier_stop(fs);
 	fuse_session_unmount(fs->se);
 out_signals:

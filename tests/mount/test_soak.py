@@ -6,9 +6,10 @@ For about 25 s, against one drukbox-local:
   files, `find`-like walks, the doctor, `cat wait`), one prober that
   looks up only names the list lacks (8 hosts the server leaves out of
   GET /hosts -- drukbox-local's `unlisted` knob, a list that lags behind
-  --, hosts mount B made, just-made NAMEs, unknown ids), so that each of
-  its lookups costs a GET /hosts/{id}, and a mkdir/rmdir churner with
-  `cat wait` on what it made;
+  --, hosts mount B made, just-made NAMEs, unknown ids) and reads `wait`
+  of the unlisted ones, so that each of its lookups costs a
+  GET /hosts/{id}, and a mkdir/rmdir churner with `cat wait` on what it
+  made;
 * mount B (same service, its own state): a second churner, whose hosts'
   ids the prober looks up before and after mount A's list knows them;
 * a controller arming a rotating mix of faults on GET /hosts,
@@ -211,7 +212,7 @@ class SoakTest(MountTestCase):
                 stop.wait(rng.uniform(0.05, 0.25))
 
         # -- a blocked `cat wait`, in its own thread --
-        def start_wait(path: str, allowed: set) -> None:
+        def start_wait(path: str, allowed: set) -> threading.Thread:
             def body() -> None:
                 t = time.monotonic()
                 try:
@@ -228,12 +229,14 @@ class SoakTest(MountTestCase):
             with stats.lock:
                 waiters.append(t)
             t.start()
+            return t
 
         # -- a reader of mount A --
         def reader(index: int, prober: bool = False) -> None:
             rng = random.Random(seed * 1000 + index)
             seeded_list = sorted(seeded)
             unlisted_list = sorted(unlisted)
+            last_wait: list[threading.Thread] = []
             hosts_dir = self.path("hosts")
 
             def handle() -> str:
@@ -292,6 +295,14 @@ class SoakTest(MountTestCase):
                 r = rng.random()
                 if prober:
                     # Only names the list lacks: each lookup costs a GET.
+                    if r < 0.05:
+                        # `cat wait` on a host only GET /hosts/{id} knows,
+                        # one at a time (its open is one more lookup)
+                        if not (last_wait and last_wait[-1].is_alive()):
+                            last_wait.append(start_wait(
+                                self.host(rng.choice(unlisted_list), "wait"),
+                                SERVICE_ERRNOS))
+                        continue
                     h = handle()
                     f = rng.choice(HOST_FILES)
                     p = self.host(h, f)
