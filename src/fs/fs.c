@@ -1540,6 +1540,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 		conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
 	}
+	/* A lookup that waits on the service must not hold up the other
+	 * lookups and listings of its directory (see handshake.h: libfuse
+	 * before 3.16 ignores this, drukfs_handshake() then adds it). */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	/* Reads of the page cache are sent from the reader's own thread, so
 	 * that a blocked read of `wait` can be interrupted (a background
 	 * readahead request cannot), and O_TRUNC arrives as a setattr that

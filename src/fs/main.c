@@ -28,6 +28,7 @@
 
 #include "fs.h"
 #include "fs_write.h"
+#include "handshake.h"
 #include "options.h"
 #include "render_stats.h"
 
@@ -304,7 +305,7 @@ static int start_handles(drukfs_main *m)
 static int serve(drukfs_main *m, struct fuse_args *args)
 {
 	drukfs_fs *fs = &m->fs;
-	int rc = 1;
+	int rc = 1, parallel = 0;
 
 	if (add_mount_opts(args, fs->url) < 0)
 		return 1;
@@ -316,8 +317,15 @@ static int serve(drukfs_main *m, struct fuse_args *args)
 	if (fuse_session_mount(fs->se, m->cmd.mountpoint) != 0)
 		goto out_signals;
 	fuse_daemonize(m->cmd.foreground);
+	/* Before any thread that writes to /dev/fuse starts. */
+	if (drukfs_handshake(fs->se, &parallel) < 0)
+		goto out_unmount;
 	if (start_sighup(fs) < 0 || start_handles(m) < 0)
 		goto out_unmount;
+	if (!parallel)
+		drukfs_log_add(fs->log, time(NULL), "lookups in one directory "
+			       "are serialised: the kernel did not offer "
+			       "parallel directory operations");
 	drukfs_log_add(fs->log, time(NULL), "mounted %s on %s", fs->url,
 		       m->cmd.mountpoint);
 	notify_ready();
