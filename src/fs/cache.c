@@ -573,6 +573,14 @@ int drukfs_cache_list(drukfs_cache *c, int flags, drukfs_snapshot **out)
 
 	*out = NULL;
 	pthread_mutex_lock(&c->lock);
+	if (flags & DRUKFS_CACHED) {
+		/* A peek: no refresh, and not a hit or miss of any reader. */
+		if (c->snap)
+			atomic_fetch_add(&c->snap->ref, 1);
+		*out = c->snap;
+		pthread_mutex_unlock(&c->lock);
+		return *out ? 0 : -EAGAIN;
+	}
 	int fresh = drukfs_freshness_fresh(c->list_f.fetched_at, drukfs_now(),
 					   c->opts.ttl);
 	rc = freshen(c, &c->list_f, c->opts.ttl, list_fetch_thread, flags);
@@ -645,6 +653,8 @@ int drukfs_cache_get(drukfs_cache *c, const char *id, int flags,
 	pthread_mutex_unlock(&c->lock);
 	if (known >= 0)
 		return known ? 0 : -ENOENT;
+	if (flags & DRUKFS_CACHED)
+		return -EAGAIN;
 
 	double started = drukfs_now();
 	rc = drukbox_host_get(c->client, id, &h);

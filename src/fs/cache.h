@@ -88,6 +88,10 @@ enum {
 	 * the background instead of being waited for.  For whatever ssh
 	 * reads, and for names and attributes. */
 	DRUKFS_NOWAIT = 1,
+	/* Only what the cache holds, with no request, no wait and no
+	 * refresh started: -EAGAIN when it does not know.  For the
+	 * notifier, which must never wait on the service. */
+	DRUKFS_CACHED = 2,
 };
 
 /* The current host list, refreshed per the policy in freshness.h (with

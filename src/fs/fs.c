@@ -593,6 +593,53 @@ static int entry_spec(drukfs_fs *fs, const char *name, struct stat *st)
 	return rc;
 }
 
+/* At most this many names are remembered as maybe negative in the
+ * kernel (fs.h: negatives); about 100 bytes each. */
+#define NEGATIVES_MAX 4096
+
+static uintptr_t now_ms(void)
+{
+	return (uintptr_t)(drukfs_now() * 1000.0);
+}
+
+static void negative_note(drukfs_fs *fs, const char *name)
+{
+	pthread_mutex_lock(&fs->slock);
+	if (fs->negatives.used >= NEGATIVES_MAX &&
+	    !strmap_get(&fs->negatives, name)) {
+		strmap_clear(&fs->negatives);
+		fs->neg_all_until = drukfs_now() + fs->ttl + 1.0;
+	}
+	/* Out of memory: the name is not remembered, and a host appearing
+	 * under it shows once the kernel's negative entry times out. */
+	strmap_put(&fs->negatives, name, (void *)(1 + now_ms()), NULL);
+	pthread_mutex_unlock(&fs->slock);
+}
+
+static void negative_forget(drukfs_fs *fs, const char *name)
+{
+	pthread_mutex_lock(&fs->slock);
+	strmap_del(&fs->negatives, name);
+	pthread_mutex_unlock(&fs->slock);
+}
+
+/* Whether the kernel may still keep a negative entry for hosts/<name>:
+ * looked up within the entry timeout (and a second of slack). */
+static int negative_recent(drukfs_fs *fs, const char *name)
+{
+	uintptr_t at, limit = (uintptr_t)((fs->ttl + 1.0) * 1000.0);
+	int recent;
+
+	pthread_mutex_lock(&fs->slock);
+	at = (uintptr_t)strmap_get(&fs->negatives, name);
+	recent = drukfs_now() < fs->neg_all_until ||
+		 (at && now_ms() - (at - 1) <= limit);
+	if (at && !recent)
+		strmap_del(&fs->negatives, name);
+	pthread_mutex_unlock(&fs->slock);
+	return recent;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	drukfs_fs *fs = counted(req, FOP_LOOKUP);
@@ -609,7 +656,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		attr_fixed(fs, f, &st);
 		rc = 0;
 	} else if (parent == INO_HOSTS) {
+		/* Noted before the answer, so that a host the notifier sees
+		 * appear meanwhile has its entry dropped after. */
+		negative_note(fs, name);
 		rc = entry_host(fs, name, &st);
+		if (rc == 0)
+			negative_forget(fs, name);
 	} else if (parent >= INO_FIXED_END &&
 		   drukfs_ino_field(parent) == FIELD_DIR) {
 		int field = drukfs_field_lookup(name);
@@ -1736,16 +1788,38 @@ static void notify_drain(drukfs_fs *fs, uint64_t seq, int outer_only)
 	pthread_mutex_unlock(&fs->nlock);
 }
 
-/* Drops the kernel's entry for hosts/<handle> and the directory's
- * attributes and cached listing: the next path walk looks it up again,
- * and the files below it that nothing holds go with it. */
+/* Whether hosts/<handle> still names a host, from what the cache holds
+ * (no request: the notifier never waits on the service).  Not knowing
+ * counts as no. */
+static int still_there(drukfs_fs *fs, const char *handle)
+{
+	drukfs_resolved r;
+
+	if (!fs->handles ||
+	    drukfs_handles_resolve(fs->handles, handle, DRUKFS_CACHED, &r) < 0)
+		return 0;
+	drukfs_resolved_clear(&r);
+	return 1;
+}
+
+/* Drops what the kernel keeps for hosts/<handle>: the directory's
+ * attributes and cached listing, and the entry itself when what the name
+ * refers to may have changed -- the host is gone, or it is new and the
+ * kernel may hold a negative entry for the name.  A host that is still
+ * there keeps its entry (its directory inode does not change; its files
+ * are N_INNER's): dropping an entry takes hosts/ exclusively in the
+ * kernel, behind every lookup in flight there (one may wait on the
+ * service up to the timeout), and every later lookup and listing of
+ * hosts/ queues behind it. */
 static void invalidate_outer(drukfs_fs *fs, const char *handle)
 {
 	uint64_t node;
+	int known = drukfs_tree_find(fs->tree, handle, &node) == 0;
 
-	fuse_lowlevel_notify_inval_entry(fs->se, INO_HOSTS, handle,
-					 strlen(handle));
-	if (drukfs_tree_find(fs->tree, handle, &node) == 0)
+	if (known ? !still_there(fs, handle) : negative_recent(fs, handle))
+		fuse_lowlevel_notify_inval_entry(fs->se, INO_HOSTS, handle,
+						 strlen(handle));
+	if (known)
 		fuse_lowlevel_notify_inval_inode(fs->se, drukfs_ino(node, FIELD_DIR),
 						 0, 0);
 }

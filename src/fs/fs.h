@@ -48,6 +48,13 @@ typedef struct drukfs_fs {
 	strmap ssh_logged;
 	strmap spec_undo;       /* spec name -> what a create or truncation
 				   replaced (fs_write.c; under slock) */
+	/* Names of hosts/ the kernel may keep a negative entry for (looked
+	 * up lately: name -> 1 + the time in ms), so that a host appearing
+	 * under one has that entry dropped; under slock.  When it would grow
+	 * past its cap it is emptied and every name counts until
+	 * neg_all_until. */
+	strmap negatives;
+	double neg_all_until;
 	uint64_t fixed_owner[INO_FIXED_END]; /* generated files: the node
 				   whose current version they are */
 	int single_thread;      /* -s: handlers never wait for the notifier */

@@ -363,6 +363,7 @@ static void cleanup(drukfs_main *m)
 	drukfs_log_free(m->fs.log);
 	drukfs_tree_free(m->fs.tree);
 	strmap_clear(&m->fs.ssh_logged);
+	strmap_clear(&m->fs.negatives);
 	drukfs_spec_undo_clear(&m->fs);
 	free(m->fs.counts);
 	drukfs_settings_free(&m->set);

@@ -121,3 +121,70 @@ class VersionTest(MountTestCase):
                 t.join(10)
         self.assertEqual(bad[:10], [])
         self.assertGreater(count[0], 40)
+
+
+class EntryTest(MountTestCase):
+    """What a change costs the kernel's entries in hosts/.  Dropping the
+    entry of hosts/X takes hosts/ exclusively, behind every lookup in flight
+    there, so drukfs drops it only when what X names may have changed: the
+    host went away, or it is new and the kernel may keep a negative entry
+    for X.  A host that only changed keeps its entry; its files get new
+    versions."""
+
+    SEED = 1
+    MOUNT_OPTIONS = {"cache_ttl": 30}
+
+    def lookups_during(self, fn) -> int:
+        before = fuse(self.mnt.stats(), "LOOKUP")
+        fn()
+        return fuse(self.mnt.stats(), "LOOKUP") - before
+
+    def test_a_changed_host_keeps_its_entry(self):
+        h = self.seeded[0]
+        state = self.host(h, "state")
+        self.assertEqual(self.read(state), "active\n")
+        # What reading .drukfs/stats itself costs in lookups.
+        overhead = self.lookups_during(lambda: None)
+        self.assertEqual(self.lookups_during(lambda: self.read(state)), overhead)
+        self.srv.patch_host(h, status="provisioning",
+                            updated_at="2030-01-01T00:00:00+00:00")
+        self.mnt.refresh()
+        got: list[str] = []
+        # One lookup, of the new version of state; hosts/<id> is kept.
+        self.assertEqual(self.lookups_during(lambda: got.append(self.read(state))),
+                         overhead + 1)
+        self.assertEqual(got, ["provisioning\n"])
+
+    def test_a_host_gone_elsewhere_frees_its_name_at_once(self):
+        # Deleted by another client: once the list lacks it the name is
+        # free again, and a new mkdir makes a new host under it.
+        self.mkdir_host("gone")
+        self.assertEqual(self.read(self.host("gone", "wait")), "active\n")
+        host_id = self.read(self.host("gone", "id")).strip()
+        self.srv.remove_host(host_id)
+        self.mnt.refresh()
+        self.assertEqual(self.read(self.host(self.seeded[0], "state")), "active\n")
+        self.wait_until(lambda: not os.path.exists(self.host("gone")), 3,
+                        what="hosts/gone to go")
+        self.mkdir_host("gone")
+        self.assertEqual(self.read(self.host("gone", "wait")), "active\n")
+        self.assertNotEqual(self.read(self.host("gone", "id")).strip(), host_id)
+
+    def test_a_host_new_under_a_name_looked_up_before_shows_at_once(self):
+        # The list lacks h and GET /hosts/{id} says 404: the kernel keeps
+        # a negative entry for hosts/<h> for cache_ttl (30 s).
+        h = self.srv.seed(1)[0]
+        self.srv.config(unlisted=[h])
+        self.srv.fault("GET /hosts/{id}", "status", count=-1, status=404,
+                       body='{"detail": "host not found"}')
+        self.mnt.refresh()
+        self.assertFalse(os.path.exists(self.host(h)))
+        self.srv.clear_faults()
+        self.srv.config(unlisted=[])
+        self.mnt.refresh()
+        # Something reads: the list is fetched and has h.  (Not a listing
+        # of hosts/, whose READDIRPLUS would replace the negative entry.)
+        self.assertEqual(self.read(self.host(self.seeded[0], "state")), "active\n")
+        self.wait_until(lambda: os.path.isdir(self.host(h)), 3,
+                        what="hosts/<h> (the kernel's negative entry dropped)")
+        self.assertEqual(self.read(self.host(h, "state")), "active\n")
