@@ -54,14 +54,17 @@ TIMEOUT = 3                      # -o timeout: every request drukfs makes
 MKDIR_WAIT = 1                   # -o mkdir_wait
 # The slowest a non-wait operation may be.  drukfs answers each request
 # within the timeout, but the kernel serialises mkdir and rmdir in hosts/
-# (they hold the directory exclusively), and an rmdir of a host the list
-# lacks spends there a lookup (up to TIMEOUT), the stale list's grace
-# (1 s), a GET /hosts/{id} (TIMEOUT) and the answer window (MKDIR_WAIT).
-# A lookup queued behind it then makes its own GET: 3 * TIMEOUT +
-# MKDIR_WAIT + 1, plus scheduling slack on a shared 2-core machine.
-# Lookups and readdirs do not queue behind each other (ParallelLookupTest).
-# The same bound holds for sanitizer builds.
-BOUND = 3 * TIMEOUT + MKDIR_WAIT + 2.0
+# against everything else there: each holds the directory exclusively,
+# first waiting for the lookups in flight there (any may be waiting up to
+# TIMEOUT on a GET /hosts/{id}) while new lookups and listings queue
+# behind it.  An rmdir of a host the list lacks then holds hosts/ for a
+# lookup (up to TIMEOUT), the stale list's grace (1 s), a GET /hosts/{id}
+# (TIMEOUT) and the answer window (MKDIR_WAIT).  A lookup that arrives
+# just after the rmdir waits for all that and then makes its own GET:
+# 4 * TIMEOUT + MKDIR_WAIT + 1, plus scheduling slack on a shared 2-core
+# machine.  Lookups and readdirs do not queue behind each other
+# (ParallelLookupTest).  The same bound holds for sanitizer builds.
+BOUND = 4 * TIMEOUT + MKDIR_WAIT + 2.0
 WAIT_DEADLINE = 45.0             # every blocked wait ends this long after the faults stop
 
 STATES = ("provisioning", "creating_network", "creating_vm", "bootstrapping",
