@@ -240,9 +240,11 @@ static void attr_record(drukfs_fs *fs, struct stat *st, uint64_t ino,
 typedef enum fv_kind { FV_HOST, FV_WAIT, FV_FIXED } fv_kind;
 
 /* One immutable version of a file's content, carried by a tree node: for
- * a host, every file of one version of its record (rendered when first
- * asked for); for `wait`, one reader's handle; for a generated file, its
- * text. */
+ * a host, every file of one version of its record; for `wait`, one
+ * reader's handle; for a generated file, its text.  A host's files are
+ * rendered from the record the version holds, to size them at lookup and
+ * again for each READ, and not kept: the kernel's page cache keeps what
+ * was read, and at 10 000 hosts the rendered files cost 10 MB more. */
 typedef struct file_version {
 	drukfs_tree_item base;
 	fv_kind kind;
@@ -252,10 +254,11 @@ typedef struct file_version {
 	int with_name;          /* FV_HOST: ssh_config may alias the name */
 	uint64_t fixed;         /* FV_FIXED: which file (enum drukfs_fixed_ino) */
 	atomic_int retired;     /* written to: never served to a new lookup */
-	pthread_mutex_t lock;   /* the renders and the write text below */
-	char *data[FIELD_COUNT]; /* FV_FIXED: data[0] */
-	size_t len[FIELD_COUNT];
-	int done[FIELD_COUNT];  /* 1 rendered, < 0 the render's errno */
+	pthread_mutex_t lock;   /* sized[], len[] and the write text below */
+	char *text;             /* FV_FIXED */
+	size_t text_len;
+	uint32_t len[FIELD_COUNT]; /* FV_HOST: the size of each file ... */
+	int16_t sized[FIELD_COUNT]; /* ... once 1; < 0 the render's errno */
 	char *wbuf;             /* text written to expires_at */
 	size_t wlen;
 } file_version;
@@ -277,8 +280,7 @@ static void fv_free(drukfs_tree_item *item)
 	free(v->handle);
 	drukfs_rec_unref(v->rec);
 	free(v->key);
-	for (int i = 0; i < FIELD_COUNT; i++)
-		free(v->data[i]);
+	free(v->text);
 	free(v->wbuf);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
@@ -316,27 +318,40 @@ static int fv_match(const drukfs_tree_item *item, const void *ctx)
 	if (atomic_load(&v->retired) || v->kind != w->kind)
 		return 0;
 	if (v->kind == FV_FIXED)
-		return v->len[0] == w->len && memcmp(v->data[0], w->text, w->len) == 0;
+		return v->text_len == w->len && memcmp(v->text, w->text, w->len) == 0;
 	return v->with_name == w->with_name && same_text(v->key, w->key) &&
 	       drukbox_host_equal(v->rec->host, w->host);
 }
 
-/* The content of `field` of a host version, rendered on first use.  The
- * bytes stay valid while v is held.  0 or -errno. */
-static int fv_field(drukfs_fs *fs, file_version *v, unsigned field,
-		    const char **data, size_t *len)
+/* The content of `field` of a host version (the caller frees *data):
+ * rendered from what the version holds, which never changes, so that
+ * every call gives the same bytes.  0 or -errno. */
+static int fv_render(drukfs_fs *fs, const file_version *v, unsigned field,
+		     char **data, size_t *len)
 {
+	return render_host_content(fs, v->handle, v->rec->host, v->key,
+				   v->with_name, field, data, len);
+}
+
+/* The size of `field` of a host version, rendered once to learn it.  0
+ * or -errno. */
+static int fv_size(drukfs_fs *fs, file_version *v, unsigned field,
+		   size_t *len)
+{
+	char *data = NULL;
+	size_t n = 0;
 	int rc;
 
 	pthread_mutex_lock(&v->lock);
-	if (!v->done[field]) {
-		rc = render_host_content(fs, v->handle, v->rec->host, v->key,
-					 v->with_name, field, &v->data[field],
-					 &v->len[field]);
-		v->done[field] = rc < 0 ? rc : 1;
+	if (!v->sized[field]) {
+		rc = fv_render(fs, v, field, &data, &n);
+		if (rc == 0 && n > UINT32_MAX)
+			rc = -EFBIG;
+		free(data);
+		v->len[field] = rc < 0 ? 0 : (uint32_t)n;
+		v->sized[field] = (int16_t)(rc < 0 ? rc : 1);
 	}
-	rc = v->done[field] < 0 ? v->done[field] : 0;
-	*data = v->data[field];
+	rc = v->sized[field] < 0 ? v->sized[field] : 0;
 	*len = v->len[field];
 	pthread_mutex_unlock(&v->lock);
 	return rc;
@@ -384,7 +399,6 @@ static int host_version(drukfs_fs *fs, uint64_t owner, const char *handle,
 static int attr_version(drukfs_fs *fs, uint64_t node, file_version *v,
 			unsigned field, struct stat *st)
 {
-	const char *data;
 	size_t len = 0;
 	int rc = 0;
 
@@ -393,14 +407,14 @@ static int attr_version(drukfs_fs *fs, uint64_t node, file_version *v,
 
 		attr_base(fs, st, drukfs_ino(node, (unsigned)v->fixed),
 			  f ? f->mode : S_IFREG | 0444);
-		len = v->len[0];
+		len = v->text_len;
 	} else if (v->kind == FV_WAIT) {
 		attr_base(fs, st, drukfs_ino(node, FIELD_WAIT), S_IFREG | 0444);
 		len = strlen(WAIT_ACTIVE);
 	} else {
 		attr_record(fs, st, drukfs_ino(node, field), host_mode(field),
 			    v->rec->host);
-		rc = fv_field(fs, v, field, &data, &len);
+		rc = fv_size(fs, v, field, &len);
 	}
 	st->st_size = (off_t)len;
 	st->st_blocks = (blkcnt_t)((len + 511) / 512);
@@ -554,9 +568,8 @@ static int entry_fixed(drukfs_fs *fs, uint64_t ino, struct stat *st)
 		free(text);
 	} else if ((v = fv_new(FV_FIXED, NULL))) {
 		v->fixed = ino;
-		v->data[0] = text;
-		v->len[0] = len;
-		v->done[0] = 1;
+		v->text = text;
+		v->text_len = len;
 		rc = drukfs_tree_add(fs->tree, &v->base, fs->fixed_owner[ino], &node);
 	} else {
 		free(text);
@@ -1436,6 +1449,35 @@ static void read_spec(fuse_req_t req, drukfs_fs *fs, fuse_ino_t ino,
 	free(text);
 }
 
+/* The bytes of file `field` of version v for a READ: a generated file's
+ * text, or a host's file rendered again (into *owned, which the caller
+ * frees) -- the same bytes whose size the kernel was given. */
+static int fv_read(drukfs_fs *fs, file_version *v, unsigned field,
+		   const char **data, size_t *len, char **owned)
+{
+	size_t want = 0;
+	int rc;
+
+	*owned = NULL;
+	if (v->kind == FV_FIXED) {
+		*data = v->text;
+		*len = v->text_len;
+		return 0;
+	}
+	rc = fv_size(fs, v, field, &want);
+	if (rc == 0)
+		rc = fv_render(fs, v, field, owned, len);
+	if (rc == 0 && *len != want) {
+		/* The same record renders the same bytes: never short-read a
+		 * file whose size the kernel holds. */
+		free(*owned);
+		*owned = NULL;
+		rc = -EIO;
+	}
+	*data = *owned;
+	return rc;
+}
+
 /* A read is answered from the version its inode stands for: the same
  * bytes whose size the kernel was given. */
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -1444,6 +1486,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	drukfs_fs *fs = counted(req, FOP_READ);
 	file_version *v = NULL;
 	const char *data = NULL;
+	char *owned = NULL;
 	size_t len = 0;
 	int rc;
 
@@ -1467,13 +1510,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (v->kind == FV_WAIT) {
 		read_wait(req, fs, v->handle, off);
 	} else {
-		rc = v->kind == FV_FIXED ?
-			     (data = v->data[0], len = v->len[0], 0) :
-			     fv_field(fs, v, drukfs_ino_field(ino), &data, &len);
+		rc = fv_read(fs, v, drukfs_ino_field(ino), &data, &len, &owned);
 		if (rc < 0)
 			fuse_reply_err(req, -rc);
 		else
 			reply_slice(req, data, len, size, off);
+		free(owned);
 	}
 	drukfs_tree_item_unref(&v->base);
 }
