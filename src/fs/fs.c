@@ -1359,9 +1359,14 @@ static void wait_done(void *arg, int err)
 static void *reply_eintr(void *arg)
 {
 	wait_ctx *w = arg;
+	drukfs_fs *fs = fs_of(w->req);
 
 	fuse_reply_err(w->req, EINTR);
 	free(w);
+	pthread_mutex_lock(&fs->nlock);
+	fs->eintr_pending--;
+	pthread_cond_broadcast(&fs->ndone);
+	pthread_mutex_unlock(&fs->nlock);
 	return NULL;
 }
 
@@ -1376,6 +1381,11 @@ static void wait_interrupted(fuse_req_t req, void *data)
 	if (!drukfs_handles_wait_cancel(fs->handles, (uint64_t)(uintptr_t)data,
 					&ctx))
 		return;
+	/* Counted, so that the teardown waits for the reply to be sent
+	 * before the session it writes to is destroyed. */
+	pthread_mutex_lock(&fs->nlock);
+	fs->eintr_pending++;
+	pthread_mutex_unlock(&fs->nlock);
 	if (pthread_create(&t, NULL, reply_eintr, ctx) == 0)
 		pthread_detach(t);
 	else
@@ -1973,6 +1983,10 @@ void drukfs_fs_notifier_stop(drukfs_fs *fs)
 	pthread_cond_broadcast(&fs->ndone);
 	pthread_mutex_unlock(&fs->nlock);
 	pthread_join(fs->notifier, NULL);
+	pthread_mutex_lock(&fs->nlock);
+	while (fs->eintr_pending)
+		pthread_cond_wait(&fs->ndone, &fs->nlock);
+	pthread_mutex_unlock(&fs->nlock);
 	/* Create and delete workers can still report changes: empty the
 	 * queue under the lock (notify_push queues nothing once nstop is
 	 * set).  Replies still queued go to a session that is ending. */

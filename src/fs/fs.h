@@ -72,6 +72,7 @@ typedef struct drukfs_fs {
 		struct notice *head, *tail;
 	} nq[2];
 	uint64_t nseq;          /* the last notice queued */
+	unsigned eintr_pending; /* interrupted waits' replies in flight */
 	uint64_t nbusy;         /* the notice being handled, or 0 */
 	int nstop;
 	pthread_t notifier;
@@ -80,7 +81,9 @@ typedef struct drukfs_fs {
 
 extern const struct fuse_lowlevel_ops drukfs_ops;
 
-/* Starts / stops the invalidation thread.  0 or -errno. */
+/* Starts / stops the invalidation thread.  0 or -errno.  Stopping also
+ * waits for the replies to interrupted waits still being sent: call it
+ * after the session loop ended, before the session is destroyed. */
 int drukfs_fs_notifier_start(drukfs_fs *fs);
 void drukfs_fs_notifier_stop(drukfs_fs *fs);
 
