@@ -2,7 +2,9 @@
  * The cache (see cache.h for what it promises).
  *
  * One mutex guards the cache's bookkeeping; it is never held across an
- * HTTP request or a callback.  A fetch runs in a short-lived detached
+ * HTTP request.  The `changed` callback is called with it held, when a
+ * change is installed, so that nothing can read a new record before the
+ * callback has queued its invalidation (the callback only queues).  A fetch runs in a short-lived detached
  * thread so that a reader holding stale data can stop waiting for it
  * after `grace` and answer from the stale snapshot while the fetch goes
  * on.  Readers that must wait sleep on one condition variable that every
@@ -248,11 +250,16 @@ void drukfs_cache_count(drukfs_cache *c, enum drukfs_route route, int failed)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Sets the per-id answer for id (rec may be NULL: not found). */
+/* Sets the per-id answer for id (rec may be NULL: not found); a GET
+ * that brings a different record reports it. */
 static void ids_set(drukfs_cache *c, const char *id, drukfs_rec *rec,
 		    double now)
 {
 	id_answer *a = strmap_get(&c->ids, id);
+
+	if (a && a->rec && c->opts.changed &&
+	    (!rec || !drukbox_host_equal(a->rec->host, rec->host)))
+		c->opts.changed(c->opts.changed_ctx, id);
 
 	if (!a) {
 		a = calloc(1, sizeof(*a));
@@ -299,7 +306,8 @@ static void changed_add(changed_list *cl, const char *id)
 		cl->count++;
 }
 
-/* Ids whose record differs between old and new (changed or gone). */
+/* Ids whose record differs between old and new (changed, gone, or new:
+ * a host new to the list may have been read by id before). */
 static void diff_snapshots(const drukfs_snapshot *old,
 			   const drukfs_snapshot *new, changed_list *cl)
 {
@@ -312,6 +320,9 @@ static void diff_snapshots(const drukfs_snapshot *old,
 		if (!n || !drukbox_host_equal(n->host, h))
 			changed_add(cl, h->id);
 	}
+	for (size_t i = 0; i < new->count; i++)
+		if (!drukfs_snapshot_find(old, new->recs[i]->host->id))
+			changed_add(cl, new->recs[i]->host->id);
 }
 
 static void changed_fire(drukfs_cache *c, changed_list *cl)
@@ -394,8 +405,10 @@ static void log_skipped(drukfs_cache *c, const drukbox_host_list *list)
 }
 
 static void install_list(drukfs_cache *c, drukbox_host_list *list,
-			 double started, changed_list *cl)
+			 double started)
 {
+	changed_list cl = { NULL, 0 };
+
 	drukfs_snapshot *s = snapshot_from_list(c, list, started);
 
 	if (!s) {
@@ -406,9 +419,10 @@ static void install_list(drukfs_cache *c, drukbox_host_list *list,
 		log_skipped(c, list);
 	s->fetched_at = drukfs_now();
 	s->generation = ++c->generation;
-	diff_snapshots(c->snap, s, cl);
+	diff_snapshots(c->snap, s, &cl);
 	drukfs_snapshot_unref(c->snap);
 	c->snap = s;
+	changed_fire(c, &cl);
 	c->list_f.fetched_at = s->fetched_at;
 	c->list_err = 0;
 	c->last_refresh = s->fetched_at;
@@ -421,7 +435,6 @@ static void *list_fetch_thread(void *arg)
 {
 	drukfs_cache *c = arg;
 	drukbox_host_list *list = NULL;
-	changed_list cl = { NULL, 0 };
 	double started;
 	int rc;
 
@@ -443,7 +456,7 @@ static void *list_fetch_thread(void *arg)
 			       drukbox_err_name(e->code), e->detail);
 	} else {
 		note_success(c);
-		install_list(c, list, started, &cl);
+		install_list(c, list, started);
 	}
 	c->list_f.fetching = false;
 	pthread_cond_broadcast(&c->done);
@@ -453,7 +466,6 @@ static void *list_fetch_thread(void *arg)
 	/* Parsing a large list leaves megabytes free in this thread's arena:
 	 * give them back rather than keep the peak for good. */
 	malloc_trim(0);
-	changed_fire(c, &cl);
 	pthread_mutex_lock(&c->lock);
 	c->running--;
 	pthread_cond_broadcast(&c->done);
@@ -561,6 +573,14 @@ int drukfs_cache_list(drukfs_cache *c, int flags, drukfs_snapshot **out)
 
 	*out = NULL;
 	pthread_mutex_lock(&c->lock);
+	if (flags & DRUKFS_CACHED) {
+		/* A peek: no refresh, and not a hit or miss of any reader. */
+		if (c->snap)
+			atomic_fetch_add(&c->snap->ref, 1);
+		*out = c->snap;
+		pthread_mutex_unlock(&c->lock);
+		return *out ? 0 : -EAGAIN;
+	}
 	int fresh = drukfs_freshness_fresh(c->list_f.fetched_at, drukfs_now(),
 					   c->opts.ttl);
 	rc = freshen(c, &c->list_f, c->opts.ttl, list_fetch_thread, flags);
@@ -585,7 +605,6 @@ int drukfs_cache_list(drukfs_cache *c, int flags, drukfs_snapshot **out)
 int drukfs_cache_prime(drukfs_cache *c, drukbox_host_list *list,
 		       double seconds)
 {
-	changed_list cl = { NULL, 0 };
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
@@ -593,12 +612,11 @@ int drukfs_cache_prime(drukfs_cache *c, drukbox_host_list *list,
 	c->list_f.attempt_at = drukfs_now();
 	count_request(c, ROUTE_LIST, 0);
 	note_success(c);
-	install_list(c, list, c->list_f.attempt_at, &cl);
+	install_list(c, list, c->list_f.attempt_at);
 	rc = c->list_err;
 	pthread_mutex_unlock(&c->lock);
 	drukbox_host_list_free(list);
 	malloc_trim(0);
-	changed_fire(c, &cl);
 	return rc;
 }
 
@@ -635,6 +653,8 @@ int drukfs_cache_get(drukfs_cache *c, const char *id, int flags,
 	pthread_mutex_unlock(&c->lock);
 	if (known >= 0)
 		return known ? 0 : -ENOENT;
+	if (flags & DRUKFS_CACHED)
+		return -EAGAIN;
 
 	double started = drukfs_now();
 	rc = drukbox_host_get(c->client, id, &h);
@@ -699,6 +719,8 @@ int drukfs_cache_apply(drukfs_cache *c, const char *id, drukbox_host *host)
 		}
 	}
 	ids_set(c, id, drukfs_rec_ref(rec), drukfs_now());
+	if (c->opts.changed)
+		c->opts.changed(c->opts.changed_ctx, id);
 	rc = 0;
 out:
 	pthread_mutex_unlock(&c->lock);

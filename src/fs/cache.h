@@ -57,8 +57,9 @@ drukfs_rec *drukfs_snapshot_find(const drukfs_snapshot *s, const char *id);
 
 typedef struct drukfs_cache drukfs_cache;
 
-/* Called (from a cache thread, no lock held) when the record of host `id`
- * changed or disappeared. */
+/* Called when the record of host `id` changed or disappeared, with the
+ * cache's lock held (the change is visible to readers from then on): it
+ * must only queue what it does, and take no lock but its own. */
 typedef void (*drukfs_changed_fn)(void *ctx, const char *id);
 
 typedef struct drukfs_cache_opts {
@@ -87,6 +88,10 @@ enum {
 	 * the background instead of being waited for.  For whatever ssh
 	 * reads, and for names and attributes. */
 	DRUKFS_NOWAIT = 1,
+	/* Only what the cache holds, with no request, no wait and no
+	 * refresh started: -EAGAIN when it does not know.  For the
+	 * notifier, which must never wait on the service. */
+	DRUKFS_CACHED = 2,
 };
 
 /* The current host list, refreshed per the policy in freshness.h (with
@@ -116,7 +121,8 @@ void drukfs_cache_expire(drukfs_cache *c);
 
 /* Applies a local mutation: `host` (ownership taken, may be NULL for a
  * delete) replaces or removes host `id` in the current list and in every
- * list still being fetched.  0 or -ENOMEM. */
+ * list still being fetched, and reports it through `changed`.  0 or
+ * -ENOMEM. */
 int drukfs_cache_apply(drukfs_cache *c, const char *id, drukbox_host *host);
 
 /* Drops every cached answer (.drukfs/refresh, SIGHUP). */

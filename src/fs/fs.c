@@ -3,10 +3,23 @@
  *
  * Dispatch is in two steps, as in lxcfs: the inode number says which
  * area a request is for (a fixed file, a host directory, a host file) and
- * the area picks one renderer.  Every file's content is rendered once at
- * open into the file handle, so one `cat` sees one version of a record;
- * reads copy from that snapshot.  Content that changes is pushed out of
- * the kernel's caches by the notifier thread.
+ * the area picks one renderer.
+ *
+ * No OPEN: `open` is answered ENOSYS, so the kernel never sends OPEN,
+ * FLUSH or RELEASE for a file again and reads go through its page cache
+ * (a warm `cat` costs the daemon nothing).  What keeps one `cat` to one
+ * version of a record is that every readable file's inode is one
+ * immutable version of its content: a lookup renders the content and
+ * answers the inode of that version (the same inode as before while the
+ * content is unchanged, a new one when it changed).  An inode's size and
+ * bytes can then never disagree in the kernel, whatever races between
+ * lookups, attribute requests, reads and refreshes: an old inode keeps
+ * serving the old version whole to whoever still holds it.  When a record
+ * changes, the notifier thread drops the kernel's entries for the host's
+ * files, so that the next path walk looks them up again and finds the
+ * new version.  Generated files (doctor, stats, ...) are looked up again
+ * on every path walk (entry timeout 0) and rendered then; `wait` gets a
+ * fresh inode per lookup, so that readers never share its page.
  */
 #include "fs.h"
 
@@ -23,6 +36,14 @@
 #include "isotime.h"
 #include "render.h"
 #include "render_stats.h"
+
+/* Attribute and entry timeout of what never changes: a version's
+ * attributes are those of its content. */
+#define VERSION_TTL 86400.0
+/* How long a handler waits for the notifier to have told the kernel
+ * about its own change (a renew, a refresh) before it answers.  Bounded:
+ * the kernel may hold a lock the notifier needs until we answer. */
+#define DRAIN_SECONDS 1.0
 
 #define WAIT_ACTIVE "active\n"
 
@@ -60,6 +81,20 @@ static drukfs_fs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
+
+static drukfs_fs *counted(fuse_req_t req, enum drukfs_fuse_op op)
+{
+	drukfs_fs *fs = fs_of(req);
+
+	if (fs->counts)
+		atomic_fetch_add(&fs->counts->n[op], 1);
+	return fs;
+}
+
+static void notify_inode(drukfs_fs *fs, uint64_t ino);
+static uint64_t notify_seq(drukfs_fs *fs);
+static void notify_drain(drukfs_fs *fs, uint64_t seq, int outer_only);
+static void notify_wait_reply(drukfs_fs *fs, fuse_req_t req, int err);
 
 static const fixed_file *fixed_by_ino(uint64_t ino)
 {
@@ -155,59 +190,246 @@ static int render_ssh_block(drukfs_fs *fs, const char *handle,
 	return 0;
 }
 
-/* What the file `field` of hosts/<handle> holds: the one place that
- * decides it, so that getattr sizes and opens agree. */
+/* What the file `field` of hosts/<handle> holds, for the record `h`,
+ * the private key this mount holds (or NULL) and whether ssh_config may
+ * alias the host's name (no other host has it as a handle): the one place
+ * that decides it. */
 static int render_host_content(drukfs_fs *fs, const char *handle,
-			       const drukfs_resolved *r, unsigned field,
-			       char **out, size_t *len)
+			       const drukbox_host *h, const char *key,
+			       int with_name, unsigned field, char **out,
+			       size_t *len)
 {
-	const drukbox_host *h = r->rec->host;
-
 	switch (field) {
 	case FIELD_PRIVATE_KEY:
-		*out = strdup(r->private_key);
+		*out = strdup(key ? key : "");
 		*len = *out ? strlen(*out) : 0;
 		return *out ? 0 : -ENOMEM;
 	case FIELD_KNOWN_HOSTS:
 		return drukfs_known_hosts_filter(out, len, h->known_hosts);
 	case FIELD_SSH_CONFIG:
-		/* The name may not be another host's handle. */
-		return render_ssh_block(fs, handle, h, r->private_key != NULL,
-					!h->name || !drukfs_handles_taken(fs->handles,
-									  h->name),
+		return render_ssh_block(fs, handle, h, key != NULL, with_name,
 					out, len);
 	default:
 		return drukfs_render_field(out, len, h, (drukfs_field)field);
 	}
 }
 
-/* The attributes of a host's directory (field 0) or one of its files. */
-static int attr_host(drukfs_fs *fs, uint64_t node, unsigned field,
-		     const char *handle, const drukfs_resolved *r,
-		     struct stat *st)
+/* The mode of a host's directory (field 0) or one of its files. */
+static mode_t host_mode(unsigned field)
 {
-	const drukbox_host *h = r->rec->host;
-	mode_t mode = S_IFREG | 0444;
-
 	if (field == FIELD_DIR)
-		mode = S_IFDIR | 0555;
-	else if (field == FIELD_PRIVATE_KEY)
-		mode = S_IFREG | 0600;
-	else if (field == FIELD_EXPIRES_AT)
-		mode = S_IFREG | 0644; /* writing a time renews the lease */
-	attr_base(fs, st, drukfs_ino(node, field), mode);
+		return S_IFDIR | 0555;
+	if (field == FIELD_PRIVATE_KEY)
+		return S_IFREG | 0600;
+	if (field == FIELD_EXPIRES_AT)
+		return S_IFREG | 0644; /* writing a time renews the lease */
+	return S_IFREG | 0444;
+}
+
+/* Attributes with the record's times. */
+static void attr_record(drukfs_fs *fs, struct stat *st, uint64_t ino,
+			mode_t mode, const drukbox_host *h)
+{
+	attr_base(fs, st, ino, mode);
 	st->st_mtime = st->st_atime = record_time(h->updated_at, fs->started);
 	st->st_ctime = record_time(h->created_at, st->st_mtime);
-	if (field == FIELD_DIR || field == FIELD_WAIT)
-		return 0;
-	char *buf = NULL;
-	size_t len = 0;
-	int rc = render_host_content(fs, handle, r, field, &buf, &len);
+}
 
-	free(buf);
+/* ---- file versions --------------------------------------------------------- */
+
+typedef enum fv_kind { FV_HOST, FV_WAIT, FV_FIXED } fv_kind;
+
+/* One immutable version of a file's content, carried by a tree node: for
+ * a host, every file of one version of its record; for `wait`, one
+ * reader's handle; for a generated file, its text.  A host's files are
+ * rendered from the record the version holds, to size them at lookup and
+ * again for each READ, and not kept: the kernel's page cache keeps what
+ * was read, and at 10 000 hosts the rendered files cost 10 MB more. */
+typedef struct file_version {
+	drukfs_tree_item base;
+	fv_kind kind;
+	char *handle;           /* FV_HOST, FV_WAIT */
+	drukfs_rec *rec;        /* FV_HOST */
+	char *key;              /* FV_HOST: the private key held, or NULL */
+	int with_name;          /* FV_HOST: ssh_config may alias the name */
+	uint64_t fixed;         /* FV_FIXED: which file (enum drukfs_fixed_ino) */
+	atomic_int retired;     /* written to: never served to a new lookup */
+	pthread_mutex_t lock;   /* sized[], len[] and the write text below */
+	char *text;             /* FV_FIXED */
+	size_t text_len;
+	uint32_t len[FIELD_COUNT]; /* FV_HOST: the size of each file ... */
+	int16_t sized[FIELD_COUNT]; /* ... once 1; < 0 the render's errno */
+	char *wbuf;             /* text written to expires_at */
+	size_t wlen;
+} file_version;
+
+/* What a lookup would serve, to compare with the current version. */
+typedef struct fv_want {
+	fv_kind kind;
+	const drukbox_host *host;
+	const char *key;
+	int with_name;
+	const char *text;
+	size_t len;
+} fv_want;
+
+static void fv_free(drukfs_tree_item *item)
+{
+	file_version *v = (file_version *)item;
+
+	free(v->handle);
+	drukfs_rec_unref(v->rec);
+	free(v->key);
+	free(v->text);
+	free(v->wbuf);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}
+
+static file_version *fv_new(fv_kind kind, const char *handle)
+{
+	file_version *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	atomic_init(&v->base.ref, 1);
+	v->base.free = fv_free;
+	v->kind = kind;
+	pthread_mutex_init(&v->lock, NULL);
+	if (handle && !(v->handle = strdup(handle))) {
+		fv_free(&v->base);
+		return NULL;
+	}
+	return v;
+}
+
+static int same_text(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* drukfs_tree_match_fn: the record (its whole JSON), the key and the
+ * alias rule, or the generated text, are the same. */
+static int fv_match(const drukfs_tree_item *item, const void *ctx)
+{
+	const file_version *v = (const file_version *)item;
+	const fv_want *w = ctx;
+
+	if (atomic_load(&v->retired) || v->kind != w->kind)
+		return 0;
+	if (v->kind == FV_FIXED)
+		return v->text_len == w->len && memcmp(v->text, w->text, w->len) == 0;
+	return v->with_name == w->with_name && same_text(v->key, w->key) &&
+	       drukbox_host_equal(v->rec->host, w->host);
+}
+
+/* The content of `field` of a host version (the caller frees *data):
+ * rendered from what the version holds, which never changes, so that
+ * every call gives the same bytes.  0 or -errno. */
+static int fv_render(drukfs_fs *fs, const file_version *v, unsigned field,
+		     char **data, size_t *len)
+{
+	return render_host_content(fs, v->handle, v->rec->host, v->key,
+				   v->with_name, field, data, len);
+}
+
+/* The size of `field` of a host version, rendered once to learn it.  0
+ * or -errno. */
+static int fv_size(drukfs_fs *fs, file_version *v, unsigned field,
+		   size_t *len)
+{
+	char *data = NULL;
+	size_t n = 0;
+	int rc;
+
+	pthread_mutex_lock(&v->lock);
+	if (!v->sized[field]) {
+		rc = fv_render(fs, v, field, &data, &n);
+		if (rc == 0 && n > UINT32_MAX)
+			rc = -EFBIG;
+		free(data);
+		v->len[field] = rc < 0 ? 0 : (uint32_t)n;
+		v->sized[field] = (int16_t)(rc < 0 ? rc : 1);
+	}
+	rc = v->sized[field] < 0 ? v->sized[field] : 0;
+	*len = v->len[field];
+	pthread_mutex_unlock(&v->lock);
+	return rc;
+}
+
+/* The version of hosts/<handle> for the resolved record r, made the
+ * current one of host node `owner` unless it already is: its node's
+ * lookup count is raised by one.  0 with *node and *out (a reference),
+ * or -errno. */
+static int host_version(drukfs_fs *fs, uint64_t owner, const char *handle,
+			const drukfs_resolved *r, uint64_t *node,
+			file_version **out)
+{
+	const drukbox_host *h = r->rec->host;
+	fv_want w = { .kind = FV_HOST, .host = h, .key = r->private_key,
+		      /* the name may not be another host's handle */
+		      .with_name = !h->name ||
+				   !drukfs_handles_taken(fs->handles, h->name) };
+	drukfs_tree_item *item = NULL;
+	file_version *v;
+	int rc;
+
+	if (drukfs_tree_reuse(fs->tree, owner, fv_match, &w, node, &item) == 0) {
+		*out = (file_version *)item;
+		return 0;
+	}
+	v = fv_new(FV_HOST, handle);
+	if (!v || (r->private_key && !(v->key = strdup(r->private_key)))) {
+		if (v)
+			fv_free(&v->base);
+		return -ENOMEM;
+	}
+	v->rec = drukfs_rec_ref(r->rec);
+	v->with_name = w.with_name;
+	rc = drukfs_tree_add(fs->tree, &v->base, owner, node);
+	if (rc < 0) {
+		fv_free(&v->base);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The attributes of field `field` of version v at node `node`. */
+static int attr_version(drukfs_fs *fs, uint64_t node, file_version *v,
+			unsigned field, struct stat *st)
+{
+	size_t len = 0;
+	int rc = 0;
+
+	if (v->kind == FV_FIXED) {
+		const fixed_file *f = fixed_by_ino(v->fixed);
+
+		attr_base(fs, st, drukfs_ino(node, (unsigned)v->fixed),
+			  f ? f->mode : S_IFREG | 0444);
+		len = v->text_len;
+	} else if (v->kind == FV_WAIT) {
+		attr_base(fs, st, drukfs_ino(node, FIELD_WAIT), S_IFREG | 0444);
+		len = strlen(WAIT_ACTIVE);
+	} else {
+		attr_record(fs, st, drukfs_ino(node, field), host_mode(field),
+			    v->rec->host);
+		rc = fv_size(fs, v, field, &len);
+	}
 	st->st_size = (off_t)len;
 	st->st_blocks = (blkcnt_t)((len + 511) / 512);
 	return rc;
+}
+
+/* The version a version inode stands for.  0 with *out (a reference),
+ * 1 when ino is a host node's inode (a directory or a spec), -ENOENT. */
+static int version_of(drukfs_fs *fs, uint64_t ino, file_version **out)
+{
+	drukfs_tree_item *item = NULL;
+	int rc = drukfs_tree_item_get(fs->tree, drukfs_ino_node(ino), &item);
+
+	*out = (file_version *)item;
+	return rc < 0 ? rc : item ? 0 : 1;
 }
 
 /* Whether `field` exists for this host. */
@@ -240,16 +462,22 @@ static int resolve_ino(drukfs_fs *fs, uint64_t ino, int flags,
 	return rc;
 }
 
-static void reply_entry(fuse_req_t req, drukfs_fs *fs, const struct stat *st)
+static void reply_entry_ttl(fuse_req_t req, const struct stat *st,
+			    double entry_ttl, double attr_ttl)
 {
 	struct fuse_entry_param e;
 
 	memset(&e, 0, sizeof(e));
 	e.ino = st->st_ino;
 	e.attr = *st;
-	e.attr_timeout = fs->ttl;
-	e.entry_timeout = fs->ttl;
+	e.attr_timeout = attr_ttl;
+	e.entry_timeout = entry_ttl;
 	fuse_reply_entry(req, &e);
+}
+
+static void reply_entry(fuse_req_t req, drukfs_fs *fs, const struct stat *st)
+{
+	reply_entry_ttl(req, st, fs->ttl, fs->ttl);
 }
 
 static void reply_negative(fuse_req_t req, drukfs_fs *fs)
@@ -264,8 +492,7 @@ static void reply_negative(fuse_req_t req, drukfs_fs *fs)
 /* ---- lookup / forget / getattr ------------------------------------------- */
 
 /* Takes a lookup reference on hosts/<handle> and fills its attributes. */
-static int entry_host(drukfs_fs *fs, const char *handle, unsigned field,
-		      struct stat *st)
+static int entry_host(drukfs_fs *fs, const char *handle, struct stat *st)
 {
 	drukfs_resolved r;
 	uint64_t node;
@@ -273,15 +500,93 @@ static int entry_host(drukfs_fs *fs, const char *handle, unsigned field,
 
 	if (rc < 0)
 		return rc;
-	if (!field_exists(&r, field)) {
-		drukfs_resolved_clear(&r);
-		return -ENOENT;
-	}
 	rc = drukfs_tree_ref(fs->tree, handle, &node);
 	if (rc == 0)
-		rc = attr_host(fs, node, field, handle, &r, st);
+		attr_record(fs, st, drukfs_ino(node, FIELD_DIR),
+			    host_mode(FIELD_DIR), r.rec->host);
 	drukfs_resolved_clear(&r);
 	return rc;
+}
+
+/* Takes a lookup reference on the version of hosts/<handle>/<field> that
+ * the record holds now, and fills its attributes.  A value file waits for
+ * a due refresh as opening one used to (the grace), since the lookup is
+ * the last request a `cat` sends; what ssh reads never waits. */
+static int entry_host_file(drukfs_fs *fs, uint64_t owner, const char *handle,
+			   unsigned field, struct stat *st)
+{
+	drukfs_resolved r;
+	file_version *v = NULL;
+	uint64_t node;
+	int rc = drukfs_handles_resolve(fs->handles, handle,
+					ssh_field(field) || field == FIELD_WAIT ?
+						DRUKFS_NOWAIT : 0, &r);
+
+	if (rc < 0)
+		return rc;
+	if (!field_exists(&r, field)) {
+		rc = -ENOENT;
+	} else if (field == FIELD_WAIT) {
+		/* A node per lookup: readers never share wait's page. */
+		v = fv_new(FV_WAIT, handle);
+		rc = v ? drukfs_tree_add(fs->tree, &v->base, 0, &node) : -ENOMEM;
+	} else {
+		rc = host_version(fs, owner, handle, &r, &node, &v);
+	}
+	if (rc == 0 && attr_version(fs, node, v, field, st) < 0) {
+		drukfs_tree_forget(fs->tree, node, 1);
+		rc = -ENOMEM;
+	}
+	if (v)
+		drukfs_tree_item_unref(&v->base);
+	drukfs_resolved_clear(&r);
+	return rc;
+}
+
+/* Renders a generated file (doctor, ssh_config, .drukfs/log, ...). */
+static int render_fixed(drukfs_fs *fs, uint64_t ino, char **out, size_t *len);
+
+/* Takes a lookup reference on the version of the generated file `ino`
+ * rendered now.  0, or the errno of the render. */
+static int entry_fixed(drukfs_fs *fs, uint64_t ino, struct stat *st)
+{
+	drukfs_tree_item *item = NULL;
+	file_version *v;
+	fv_want w = { .kind = FV_FIXED };
+	uint64_t node;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = render_fixed(fs, ino, &text, &len);
+
+	if (rc < 0)
+		return rc;
+	w.text = text;
+	w.len = len;
+	if (drukfs_tree_reuse(fs->tree, fs->fixed_owner[ino], fv_match, &w,
+			      &node, &item) == 0) {
+		v = (file_version *)item;
+		free(text);
+	} else if ((v = fv_new(FV_FIXED, NULL))) {
+		v->fixed = ino;
+		v->text = text;
+		v->text_len = len;
+		rc = drukfs_tree_add(fs->tree, &v->base, fs->fixed_owner[ino], &node);
+	} else {
+		free(text);
+		rc = -ENOMEM;
+	}
+	if (rc == 0)
+		attr_version(fs, node, v, 0, st);
+	if (v)
+		drukfs_tree_item_unref(&v->base);
+	return rc;
+}
+
+/* Whether a fixed file is made on each read (not a directory or refresh). */
+static int generated(uint64_t ino)
+{
+	return ino == INO_DOCTOR || ino == INO_DOCTOR_JSON ||
+	       ino == INO_SSH_CONFIG || ino == INO_LOG || ino == INO_STATS;
 }
 
 /* Takes a lookup reference on specs/NAME and fills its attributes. */
@@ -301,20 +606,75 @@ static int entry_spec(drukfs_fs *fs, const char *name, struct stat *st)
 	return rc;
 }
 
+/* At most this many names are remembered as maybe negative in the
+ * kernel (fs.h: negatives); about 100 bytes each. */
+#define NEGATIVES_MAX 4096
+
+static uintptr_t now_ms(void)
+{
+	return (uintptr_t)(drukfs_now() * 1000.0);
+}
+
+static void negative_note(drukfs_fs *fs, const char *name)
+{
+	pthread_mutex_lock(&fs->slock);
+	if (fs->negatives.used >= NEGATIVES_MAX &&
+	    !strmap_get(&fs->negatives, name)) {
+		strmap_clear(&fs->negatives);
+		fs->neg_all_until = drukfs_now() + fs->ttl + 1.0;
+	}
+	/* Out of memory: the name is not remembered, and a host appearing
+	 * under it shows once the kernel's negative entry times out. */
+	strmap_put(&fs->negatives, name, (void *)(1 + now_ms()), NULL);
+	pthread_mutex_unlock(&fs->slock);
+}
+
+static void negative_forget(drukfs_fs *fs, const char *name)
+{
+	pthread_mutex_lock(&fs->slock);
+	strmap_del(&fs->negatives, name);
+	pthread_mutex_unlock(&fs->slock);
+}
+
+/* Whether the kernel may still keep a negative entry for hosts/<name>:
+ * looked up within the entry timeout (and a second of slack). */
+static int negative_recent(drukfs_fs *fs, const char *name)
+{
+	uintptr_t at, limit = (uintptr_t)((fs->ttl + 1.0) * 1000.0);
+	int recent;
+
+	pthread_mutex_lock(&fs->slock);
+	at = (uintptr_t)strmap_get(&fs->negatives, name);
+	recent = drukfs_now() < fs->neg_all_until ||
+		 (at && now_ms() - (at - 1) <= limit);
+	if (at && !recent)
+		strmap_del(&fs->negatives, name);
+	pthread_mutex_unlock(&fs->slock);
+	return recent;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	drukfs_fs *fs = fs_of(req);
+	drukfs_fs *fs = counted(req, FOP_LOOKUP);
 	const fixed_file *f = fixed_by_name(parent, name);
+	double entry_ttl = fs->ttl, attr_ttl = fs->ttl;
 	struct stat st;
 	int rc;
 
-	if (f) {
+	if (f && generated(f->ino)) {
+		rc = entry_fixed(fs, f->ino, &st);
+		entry_ttl = 0; /* made on each read: looked up on each */
+		attr_ttl = VERSION_TTL;
+	} else if (f) {
 		attr_fixed(fs, f, &st);
-		reply_entry(req, fs, &st);
-		return;
-	}
-	if (parent == INO_HOSTS) {
-		rc = entry_host(fs, name, FIELD_DIR, &st);
+		rc = 0;
+	} else if (parent == INO_HOSTS) {
+		/* Noted before the answer, so that a host the notifier sees
+		 * appear meanwhile has its entry dropped after. */
+		negative_note(fs, name);
+		rc = entry_host(fs, name, &st);
+		if (rc == 0)
+			negative_forget(fs, name);
 	} else if (parent >= INO_FIXED_END &&
 		   drukfs_ino_field(parent) == FIELD_DIR) {
 		int field = drukfs_field_lookup(name);
@@ -324,10 +684,14 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 				  drukfs_tree_handle(fs->tree,
 						     drukfs_ino_node(parent), &handle);
 		if (rc == 0)
-			rc = entry_host(fs, handle, (unsigned)field, &st);
+			rc = entry_host_file(fs, drukfs_ino_node(parent), handle,
+					     (unsigned)field, &st);
 		free(handle);
+		if (field == FIELD_WAIT)
+			entry_ttl = attr_ttl = 0;
 	} else if (parent == INO_SPECS) {
 		rc = entry_spec(fs, name, &st);
+		entry_ttl = attr_ttl = 0; /* specs change by writes */
 	} else {
 		rc = -ENOENT;
 	}
@@ -336,7 +700,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	else if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
-		reply_entry(req, fs, &st);
+		reply_entry_ttl(req, &st, entry_ttl, attr_ttl);
 }
 
 static void forget_one(drukfs_fs *fs, fuse_ino_t ino, uint64_t n)
@@ -359,20 +723,35 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-static int getattr_ino(drukfs_fs *fs, fuse_ino_t ino, struct stat *st)
+/* Attributes of any inode; *ttl how long the kernel may keep them. */
+static int getattr_ino(drukfs_fs *fs, fuse_ino_t ino, struct stat *st,
+		       double *ttl)
 {
 	const fixed_file *f = fixed_by_ino(ino);
+	file_version *v = NULL;
 	drukfs_resolved r;
 	char *handle = NULL;
 	int rc;
 
+	*ttl = fs->ttl;
 	if (f) {
 		attr_fixed(fs, f, st);
 		return 0;
 	}
 	if (ino < INO_FIXED_END)
 		return -ENOENT;
+	rc = version_of(fs, ino, &v);
+	if (rc == 0) {
+		*ttl = v->kind == FV_WAIT ? 0 : VERSION_TTL;
+		rc = attr_version(fs, drukfs_ino_node(ino), v,
+				  drukfs_ino_field(ino), st);
+		drukfs_tree_item_unref(&v->base);
+		return rc;
+	}
+	if (rc < 0)
+		return rc;
 	if (drukfs_ino_field(ino) == DRUKFS_SPEC_FIELD) {
+		*ttl = 0;
 		rc = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino), &handle);
 		if (rc == 0)
 			rc = drukfs_spec_attr(fs, handle, drukfs_ino_node(ino), st);
@@ -382,24 +761,24 @@ static int getattr_ino(drukfs_fs *fs, fuse_ino_t ino, struct stat *st)
 	rc = resolve_ino(fs, ino, DRUKFS_NOWAIT, &r, &handle);
 	if (rc < 0)
 		return rc;
-	rc = attr_host(fs, drukfs_ino_node(ino), drukfs_ino_field(ino), handle,
-		       &r, st);
+	attr_record(fs, st, ino, host_mode(FIELD_DIR), r.rec->host);
 	drukfs_resolved_clear(&r);
 	free(handle);
-	return rc;
+	return 0;
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	drukfs_fs *fs = fs_of(req);
+	drukfs_fs *fs = counted(req, FOP_GETATTR);
 	struct stat st;
-	int rc = getattr_ino(fs, ino, &st);
+	double ttl;
+	int rc = getattr_ino(fs, ino, &st, &ttl);
 
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
-		fuse_reply_attr(req, &st, fs->ttl);
+		fuse_reply_attr(req, &st, ttl);
 }
 
 /* Nothing's attributes can be changed: modes, owners and times are the
@@ -409,27 +788,58 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		   FUSE_SET_ATTR_CTIME)
 
 /* What setattr may do: `touch hosts/X` renews the lease; truncating
- * expires_at or a spec is how `>` starts rewriting it.  Modes, owners
- * and other times are the service's. */
-static int setattr_ino(drukfs_fs *fs, fuse_ino_t ino, int to_set)
+ * expires_at is how `>` starts rewriting it (O_TRUNC arrives as a setattr:
+ * atomic_o_trunc is off, see op_init), truncating a spec empties it, and
+ * `>` on .drukfs/refresh is harmless.  Modes, owners and other times are
+ * the service's; times and sizes of other files are refused the way
+ * opening them for writing used to be (EACCES). */
+static int setattr_ino(drukfs_fs *fs, fuse_ino_t ino, int to_set,
+		       const struct stat *attr)
 {
 	unsigned field = drukfs_ino_field(ino);
+	file_version *v = NULL;
 	char *handle = NULL;
-	int rc;
+	int rc, size = !!(to_set & FUSE_SET_ATTR_SIZE);
 
+	if (to_set & ~(FUSE_SET_ATTR_SIZE | SET_TIMES))
+		return -EPERM;
 	if (ino < INO_FIXED_END)
-		return (to_set & FUSE_SET_ATTR_SIZE) ? -EACCES : -EPERM;
-	if (to_set & FUSE_SET_ATTR_SIZE)
-		return (to_set & ~(FUSE_SET_ATTR_SIZE | SET_TIMES)) ? -EPERM :
-		       field == FIELD_EXPIRES_AT || field == DRUKFS_SPEC_FIELD ?
-									0 :
-									-EACCES;
-	if (field != FIELD_DIR || (to_set & ~SET_TIMES))
+		return ino == INO_REFRESH && size ? 0 : size ? -EACCES : -EPERM;
+	rc = version_of(fs, ino, &v);
+	if (rc == 0) {
+		int writable = v->kind == FV_HOST && field == FIELD_EXPIRES_AT;
+
+		drukfs_tree_item_unref(&v->base);
+		if (size)
+			return writable ? 0 : -EACCES;
+		/* touch (times set to now) needs write access; set times
+		 * need ownership of what is the service's */
+		return ((to_set & FUSE_SET_ATTR_ATIME) &&
+			!(to_set & FUSE_SET_ATTR_ATIME_NOW)) ||
+			       ((to_set & FUSE_SET_ATTR_MTIME) &&
+				!(to_set & FUSE_SET_ATTR_MTIME_NOW)) ?
+			       -EPERM : -EACCES;
+	}
+	if (rc < 0)
+		return rc;
+	if (field == DRUKFS_SPEC_FIELD && !size)
+		return -EPERM;
+	if (field == DRUKFS_SPEC_FIELD && attr->st_size != 0)
+		return -EINVAL; /* a spec is emptied or written, never cut */
+	if (field != FIELD_DIR && field != DRUKFS_SPEC_FIELD)
 		return -EPERM;
 	rc = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino), &handle);
-	if (rc == 0)
+	if (rc == 0 && field == DRUKFS_SPEC_FIELD)
+		rc = drukfs_spec_truncate(fs, handle);
+	else if (rc == 0)
 		rc = drukfs_handles_renew(fs->handles, handle, NULL);
 	free(handle);
+	/* `touch hosts/X; cat hosts/X/expires_at` shows the new time: the
+	 * renew queued the invalidation of hosts/X; wait until it is done
+	 * (not for the files below X: the kernel holds X locked until this
+	 * setattr is answered). */
+	if (rc == 0 && field == FIELD_DIR)
+		notify_drain(fs, notify_seq(fs), 1);
 	return rc;
 }
 
@@ -438,14 +848,15 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 {
 	drukfs_fs *fs = fs_of(req);
 	struct stat st;
-	int rc = setattr_ino(fs, ino, to_set);
+	double ttl;
+	int rc = setattr_ino(fs, ino, to_set, attr);
 
 	if (rc == 0)
-		rc = getattr_ino(fs, ino, &st);
+		rc = getattr_ino(fs, ino, &st, &ttl);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
-		fuse_reply_attr(req, &st, fs->ttl);
+		fuse_reply_attr(req, &st, ttl);
 }
 
 /* ---- directories ------------------------------------------------------------ */
@@ -464,7 +875,7 @@ static void open_dir_free(open_dir *d)
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	drukfs_fs *fs = fs_of(req);
+	drukfs_fs *fs = counted(req, FOP_OPENDIR);
 	open_dir *d = calloc(1, sizeof(*d));
 	int rc = 0;
 
@@ -492,6 +903,13 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		open_dir_free(d);
 		fuse_reply_err(req, -rc);
 		return;
+	}
+	/* A host directory lists the same files until its record changes,
+	 * and then the notifier drops the listing with the directory's
+	 * inode: the kernel may keep it (find | xargs cat costs no READDIR). */
+	if (ino >= INO_FIXED_END) {
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
 	}
 	fi->fh = (uintptr_t)d;
 	fuse_reply_open(req, fi);
@@ -522,6 +940,10 @@ static int dir_entry(drukfs_fs *fs, fuse_ino_t ino, open_dir *d, size_t i,
 				continue;
 			*name = fixed_files[k].name;
 			attr_fixed(fs, &fixed_files[k], st);
+			/* Generated files are sized by a lookup, which renders
+			 * them: readdirplus gives no entry for them (0). */
+			if (plus && generated(fixed_files[k].ino))
+				return 2;
 			return 1;
 		}
 		return 0;
@@ -560,8 +982,9 @@ static int dir_entry(drukfs_fs *fs, fuse_ino_t ino, open_dir *d, size_t i,
 		if (drukfs_tree_ref(fs->tree, e->handle, &node) < 0)
 			return -ENOMEM;
 		r.rec = e->rec;
-		return attr_host(fs, node, FIELD_DIR, e->handle, &r, st) < 0 ?
-			       -ENOMEM : 1;
+		attr_record(fs, st, drukfs_ino(node, FIELD_DIR),
+			    host_mode(FIELD_DIR), r.rec->host);
+		return 1;
 	}
 	for (unsigned f = 1; f < FIELD_COUNT; f++) {
 		if (!drukfs_field_listed((drukfs_field)f) ||
@@ -573,10 +996,17 @@ static int dir_entry(drukfs_fs *fs, fuse_ino_t ino, open_dir *d, size_t i,
 			return 1;
 		}
 		uint64_t node;
-		if (drukfs_tree_ref(fs->tree, d->handle, &node) < 0)
-			return -ENOMEM;
-		return attr_host(fs, node, f, d->handle, &d->host, st) < 0 ?
-			       -ENOMEM : 1;
+		file_version *v = NULL;
+		int rc = host_version(fs, drukfs_ino_node(ino), d->handle,
+				      &d->host, &node, &v);
+
+		if (rc == 0 && attr_version(fs, node, v, f, st) < 0) {
+			drukfs_tree_forget(fs->tree, node, 1);
+			rc = -ENOMEM;
+		}
+		if (v)
+			drukfs_tree_item_unref(&v->base);
+		return rc < 0 ? rc : 1;
 	}
 	return 0;
 }
@@ -589,10 +1019,12 @@ static void dir_entry_unref(drukfs_fs *fs, fuse_ino_t ino, size_t i,
 		forget_one(fs, st->st_ino, 1);
 }
 
+
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, int plus)
 {
-	drukfs_fs *fs = fs_of(req);
+	drukfs_fs *fs = counted(req, FOP_READDIR);
 	open_dir *d = (open_dir *)(uintptr_t)fi->fh;
 	char *buf = malloc(size);
 	size_t used = 0;
@@ -613,9 +1045,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (plus) {
 			struct fuse_entry_param e = { 0 };
 
-			e.ino = st.st_ino;
+			/* 2: a name without an entry (no lookup taken) */
+			e.ino = rc == 2 ? 0 : st.st_ino;
 			e.attr = st;
 			e.attr_timeout = e.entry_timeout = fs->ttl;
+			if (ino >= INO_FIXED_END)
+				e.attr_timeout = VERSION_TTL;
 			n = fuse_add_direntry_plus(req, buf + used, size - used,
 						   name, &e, (off_t)i + 1);
 		} else {
@@ -663,7 +1098,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	rc = drukfs_handles_create(fs->handles, name);
 	if (rc == 0)
-		rc = entry_host(fs, name, FIELD_DIR, &st);
+		rc = entry_host(fs, name, &st);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -688,13 +1123,14 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fuse_reply_err(req, EPERM);
 }
 
-/* Only specs/NAME can be created; it is stored when closed, if valid. */
+/* Only specs/NAME can be created: it is stored empty at once (and
+ * removed again if the writes that follow fail, fs_write.h).  The kernel
+ * gets no file handle: writes are acted on one by one. */
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
 	drukfs_fs *fs = fs_of(req);
 	struct fuse_entry_param e;
-	open_file *f = NULL;
 	uint64_t node;
 	int rc;
 
@@ -708,8 +1144,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	rc = drukfs_tree_ref(fs->tree, name, &node);
 	if (rc == 0) {
-		rc = drukfs_write_open(fs, drukfs_ino(node, DRUKFS_SPEC_FIELD), 1,
-				       &f);
+		rc = drukfs_spec_create(fs, name);
 		if (rc < 0)
 			drukfs_tree_forget(fs->tree, node, 1);
 	}
@@ -722,12 +1157,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  S_IFREG | 0644);
 	e.ino = e.attr.st_ino;
 	e.attr_timeout = e.entry_timeout = 0;
-	fi->direct_io = 1;
-	fi->fh = (uintptr_t)f;
-	if (fuse_reply_create(req, &e, fi) != 0) {
-		drukfs_write_release(fs, f);
-		drukfs_open_file_unref(f);
-	}
+	fi->fh = 0;
+	fi->noflush = 1;
+	if (fuse_reply_create(req, &e, fi) != 0)
+		drukfs_tree_forget(fs->tree, node, 1);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -883,117 +1316,26 @@ static int render_fixed(drukfs_fs *fs, uint64_t ino, char **out, size_t *len)
 		return drukfs_log_render(fs->log, out, len);
 	case INO_STATS:
 		drukfs_cache_stats_get(fs->cache, &s);
-		return drukfs_render_stats(out, len, &s,
+		return drukfs_render_stats(out, len, &s, fs->counts,
 					   drukfs_handles_waiting(fs->handles));
-	case INO_REFRESH:
-		*out = strdup("");
-		*len = 0;
-		return *out ? 0 : -ENOMEM;
 	}
 	return -EISDIR;
 }
 
-static int render_host_file(drukfs_fs *fs, uint64_t ino, char **out,
-			    size_t *len)
-{
-	drukfs_resolved r;
-	unsigned field = drukfs_ino_field(ino);
-	char *handle = NULL;
-	int rc = resolve_ino(fs, ino, ssh_field(field) ? DRUKFS_NOWAIT : 0, &r,
-			     &handle);
-
-	if (rc < 0)
-		return rc;
-	if (field == FIELD_DIR)
-		rc = -EISDIR;
-	else
-		rc = render_host_content(fs, handle, &r, field, out, len);
-	drukfs_resolved_clear(&r);
-	free(handle);
-	return rc;
-}
-
-
+/* open(2) never reaches the daemon: the first OPEN is answered ENOSYS,
+ * and the kernel then opens every file of the mount without asking and
+ * keeps its page cache (FUSE_CAP_NO_OPEN_SUPPORT).  Counted, to show in
+ * .drukfs/stats that it happened once. */
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	drukfs_fs *fs = fs_of(req);
-	int write = (fi->flags & O_ACCMODE) != O_RDONLY;
-	open_file *f;
-	int rc;
-
-	if (write && ino != INO_REFRESH) {
-		rc = (fi->flags & O_ACCMODE) == O_WRONLY ?
-			     drukfs_write_open(fs, ino, !!(fi->flags & O_TRUNC),
-					       &f) :
-			     -EACCES;
-		if (rc < 0) {
-			fuse_reply_err(req, -rc);
-			return;
-		}
-		fi->direct_io = 1;
-		fi->fh = (uintptr_t)f;
-		fuse_reply_open(req, fi);
-		return;
-	}
-	if (!write && ino == INO_REFRESH) {
-		fuse_reply_err(req, EACCES);
-		return;
-	}
-	if (ino >= INO_FIXED_END && drukfs_ino_field(ino) == FIELD_WAIT) {
-		drukfs_resolved r;
-		char *handle = NULL;
-
-		rc = resolve_ino(fs, ino, 0, &r, &handle);
-		drukfs_resolved_clear(&r);
-		free(handle);
-		if (rc < 0) {
-			fuse_reply_err(req, -rc);
-			return;
-		}
-		fi->direct_io = 1;
-		fi->nonseekable = 1;
-		fi->fh = 0;
-		fuse_reply_open(req, fi);
-		return;
-	}
-	f = drukfs_open_file_new(OPEN_READ);
-	if (!f) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	if (ino < INO_FIXED_END) {
-		rc = render_fixed(fs, ino, &f->data, &f->len);
-	} else if (drukfs_ino_field(ino) == DRUKFS_SPEC_FIELD) {
-		char *name = NULL;
-
-		rc = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino), &name);
-		if (rc == 0)
-			rc = drukfs_spec_read(fs, name, f);
-		free(name);
-	} else {
-		rc = render_host_file(fs, ino, &f->data, &f->len);
-	}
-	if (rc < 0) {
-		drukfs_open_file_unref(f);
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	/* Every read is answered from this open's snapshot, never from the
-	 * kernel's page cache: the kernel's cached size of a file can be one
-	 * a concurrent lookup took from an older list, and a cached read is
-	 * cut at that size (the soak test caught 'provisi').  Nothing to do
-	 * at close for a read: spare the FLUSH round trip. */
-	fi->direct_io = 1;
-	fi->noflush = 1;
-	fi->fh = (uintptr_t)f;
-	fuse_reply_open(req, fi);
+	counted(req, FOP_OPEN);
+	fuse_reply_err(req, ENOSYS);
 }
 
+/* Only files made by create() are released, and they hold nothing. */
 static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	drukfs_write_release(fs_of(req), (open_file *)(uintptr_t)fi->fh);
-	drukfs_open_file_unref((open_file *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -1003,20 +1345,28 @@ typedef struct wait_ctx {
 	fuse_req_t req;
 } wait_ctx;
 
+/* The answer to a read of `wait`.  It is queued behind the notifier's
+ * invalidations: whatever made the host active was queued before anyone
+ * could see it, so `cat wait; cat state` never shows the old state. */
 static void wait_done(void *arg, int err)
 {
 	wait_ctx *w = arg;
 
-	if (err)
-		fuse_reply_err(w->req, err);
-	else
-		fuse_reply_buf(w->req, WAIT_ACTIVE, strlen(WAIT_ACTIVE));
+	notify_wait_reply(fs_of(w->req), w->req, err);
 	free(w);
 }
 
 static void *reply_eintr(void *arg)
 {
-	wait_done(arg, EINTR);
+	wait_ctx *w = arg;
+	drukfs_fs *fs = fs_of(w->req);
+
+	fuse_reply_err(w->req, EINTR);
+	free(w);
+	pthread_mutex_lock(&fs->nlock);
+	fs->eintr_pending--;
+	pthread_cond_broadcast(&fs->ndone);
+	pthread_mutex_unlock(&fs->nlock);
 	return NULL;
 }
 
@@ -1031,17 +1381,22 @@ static void wait_interrupted(fuse_req_t req, void *data)
 	if (!drukfs_handles_wait_cancel(fs->handles, (uint64_t)(uintptr_t)data,
 					&ctx))
 		return;
+	/* Counted, so that the teardown waits for the reply to be sent
+	 * before the session it writes to is destroyed. */
+	pthread_mutex_lock(&fs->nlock);
+	fs->eintr_pending++;
+	pthread_mutex_unlock(&fs->nlock);
 	if (pthread_create(&t, NULL, reply_eintr, ctx) == 0)
 		pthread_detach(t);
 	else
 		reply_eintr(ctx); /* only from find_interrupted's path */
 }
 
-static void read_wait(fuse_req_t req, drukfs_fs *fs, fuse_ino_t ino, off_t off)
+static void read_wait(fuse_req_t req, drukfs_fs *fs, const char *handle,
+		      off_t off)
 {
 	uint64_t key = atomic_fetch_add(&fs->next_wait, 1) + 1;
 	wait_ctx *w;
-	char *handle = NULL;
 	int rc, err = 0;
 	void *ctx;
 
@@ -1049,11 +1404,9 @@ static void read_wait(fuse_req_t req, drukfs_fs *fs, fuse_ino_t ino, off_t off)
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	rc = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino), &handle);
-	w = rc == 0 ? calloc(1, sizeof(*w)) : NULL;
+	w = calloc(1, sizeof(*w));
 	if (!w) {
-		free(handle);
-		fuse_reply_err(req, rc < 0 ? -rc : ENOMEM);
+		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	w->req = req;
@@ -1065,7 +1418,6 @@ static void read_wait(fuse_req_t req, drukfs_fs *fs, fuse_ino_t ino, off_t off)
 		rc = drukfs_handles_wait(fs->handles, handle, key, wait_done, w,
 					 &err);
 	}
-	free(handle);
 	if (rc != 0) {
 		wait_done(w, rc < 0 ? -rc : err);
 		return;
@@ -1076,61 +1428,199 @@ static void read_wait(fuse_req_t req, drukfs_fs *fs, fuse_ino_t ino, off_t off)
 		wait_done(ctx, EINTR);
 }
 
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+/* Replies with the part of data[0, len) at off. */
+static void reply_slice(fuse_req_t req, const char *data, size_t len,
+			size_t size, off_t off)
 {
-	open_file *f = (open_file *)(uintptr_t)fi->fh;
-
-	if (!f) {
-		read_wait(req, fs_of(req), ino, off);
-		return;
-	}
-	if (off < 0 || (size_t)off >= f->len) {
+	if (off < 0 || (size_t)off >= len) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	if (size > f->len - (size_t)off)
-		size = f->len - (size_t)off;
-	drukfs_open_file_ref(f);
-	fuse_reply_buf(req, f->data + off, size);
-	drukfs_open_file_unref(f);
+	if (size > len - (size_t)off)
+		size = len - (size_t)off;
+	fuse_reply_buf(req, data + off, size);
+}
+
+/* A spec is read from the state directory: it changes only by writes,
+ * which the kernel has in its page cache already. */
+static void read_spec(fuse_req_t req, drukfs_fs *fs, fuse_ino_t ino,
+		      size_t size, off_t off)
+{
+	char *name = NULL, *text = NULL;
+	int rc = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino), &name);
+
+	if (rc == 0)
+		rc = drukfs_spec_text(fs, name, &text);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		reply_slice(req, text, strlen(text), size, off);
+	free(name);
+	free(text);
+}
+
+/* The bytes of file `field` of version v for a READ: a generated file's
+ * text, or a host's file rendered again (into *owned, which the caller
+ * frees) -- the same bytes whose size the kernel was given. */
+static int fv_read(drukfs_fs *fs, file_version *v, unsigned field,
+		   const char **data, size_t *len, char **owned)
+{
+	size_t want = 0;
+	int rc;
+
+	*owned = NULL;
+	if (v->kind == FV_FIXED) {
+		*data = v->text;
+		*len = v->text_len;
+		return 0;
+	}
+	rc = fv_size(fs, v, field, &want);
+	if (rc == 0)
+		rc = fv_render(fs, v, field, owned, len);
+	if (rc == 0 && *len != want) {
+		/* The same record renders the same bytes: never short-read a
+		 * file whose size the kernel holds. */
+		free(*owned);
+		*owned = NULL;
+		rc = -EIO;
+	}
+	*data = *owned;
+	return rc;
+}
+
+/* A read is answered from the version its inode stands for: the same
+ * bytes whose size the kernel was given. */
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	drukfs_fs *fs = counted(req, FOP_READ);
+	file_version *v = NULL;
+	const char *data = NULL;
+	char *owned = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (ino < INO_FIXED_END) {
+		/* .drukfs/refresh (size 0), or a directory */
+		if (ino == INO_REFRESH)
+			fuse_reply_buf(req, NULL, 0);
+		else
+			fuse_reply_err(req, EISDIR);
+		return;
+	}
+	rc = version_of(fs, ino, &v);
+	if (rc == 1 && drukfs_ino_field(ino) == DRUKFS_SPEC_FIELD) {
+		read_spec(req, fs, ino, size, off);
+		return;
+	}
+	if (rc != 0) {
+		fuse_reply_err(req, rc < 0 ? -rc : EISDIR);
+		return;
+	}
+	if (v->kind == FV_WAIT) {
+		read_wait(req, fs, v->handle, off);
+	} else {
+		rc = fv_read(fs, v, drukfs_ino_field(ino), &data, &len, &owned);
+		if (rc < 0)
+			fuse_reply_err(req, -rc);
+		else
+			reply_slice(req, data, len, size, off);
+		free(owned);
+	}
+	drukfs_tree_item_unref(&v->base);
+}
+
+/* `echo TIME > hosts/X/expires_at`: every write renews, with the text
+ * written since offset 0.  The version written to is retired (the kernel
+ * has the written bytes in its pages) and dropped from the kernel once
+ * this write is answered; the answer waits until the kernel has forgotten
+ * the host's old files, so that a `cat` right after shows the new time. */
+static int write_expires(drukfs_fs *fs, fuse_ino_t ino, file_version *v,
+			 const char *buf, size_t size, off_t off)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	pthread_mutex_lock(&v->lock);
+	rc = drukfs_write_append(&v->wbuf, &v->wlen, buf, size, off);
+	if (rc == 0)
+		text = strndup(v->wbuf, v->wlen), len = v->wlen;
+	pthread_mutex_unlock(&v->lock);
+	if (rc == 0 && !text)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = drukfs_write_renew(fs, v->handle, text, len);
+	free(text);
+	if (rc < 0)
+		return rc;
+	atomic_store(&v->retired, 1);
+	drukfs_fs_changed(fs, v->handle);
+	notify_drain(fs, notify_seq(fs), 0);
+	notify_inode(fs, ino);
+	return 0;
+}
+
+/* .drukfs/refresh: drop every cache, and every entry the kernel keeps
+ * for a host's files, so that the next read of anything looks it up and
+ * waits for the list as after a TTL.  Answered once the kernel was told
+ * (at most DRAIN_SECONDS). */
+static void refresh(drukfs_fs *fs)
+{
+	char **handles = NULL;
+	size_t n = 0;
+
+	drukfs_cache_drop(fs->cache);
+	drukfs_log_add(fs->log, time(NULL), "caches dropped (.drukfs/refresh)");
+	if (drukfs_tree_handles(fs->tree, &handles, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (handles[i][0] != '\x01') /* not a generated file's node */
+			drukfs_fs_changed(fs, handles[i]);
+		free(handles[i]);
+	}
+	free(handles);
+	notify_drain(fs, notify_seq(fs), 0);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
-	drukfs_fs *fs = fs_of(req);
-	open_file *f = (open_file *)(uintptr_t)fi->fh;
-	ssize_t n;
+	drukfs_fs *fs = counted(req, FOP_WRITE);
+	file_version *v = NULL;
+	char *name = NULL;
+	ssize_t n = -EACCES;
+	int restored = 0;
+	int rc = ino < INO_FIXED_END ? 1 : version_of(fs, ino, &v);
 
 	if (ino == INO_REFRESH) {
-		drukfs_cache_drop(fs->cache);
-		drukfs_log_add(fs->log, time(NULL),
-			       "caches dropped (.drukfs/refresh)");
-		fuse_reply_write(req, size);
-		return;
+		refresh(fs);
+		n = (ssize_t)size;
+	} else if (rc == 0 && v->kind == FV_HOST &&
+		   drukfs_ino_field(ino) == FIELD_EXPIRES_AT) {
+		n = write_expires(fs, ino, v, buf, size, off);
+		n = n < 0 ? n : (ssize_t)size;
+	} else if (rc == 1 && ino >= INO_FIXED_END &&
+		   drukfs_ino_field(ino) == DRUKFS_SPEC_FIELD) {
+		n = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino), &name);
+		if (n == 0)
+			n = drukfs_spec_write(fs, name, buf, size, off, &restored);
+		free(name);
+		/* The spec was put back as it was: the kernel's size of it
+		 * (and, once this write is answered, its pages) are wrong. */
+		if (restored) {
+			fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+			notify_inode(fs, ino);
+		}
+	} else if (rc < 0) {
+		n = rc;
 	}
-	if (!f || f->kind == OPEN_READ) {
-		fuse_reply_err(req, EBADF);
-		return;
-	}
-	n = drukfs_write_data(fs, f, buf, size, off);
+	if (v)
+		drukfs_tree_item_unref(&v->base);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_write(req, (size_t)n);
-}
-
-/* close(2): a write not acted on yet is acted on now. */
-static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	open_file *f = (open_file *)(uintptr_t)fi->fh;
-
-	if (!f || f->kind == OPEN_READ) {
-		fuse_reply_err(req, 0);
-		return;
-	}
-	fuse_reply_err(req, -drukfs_write_flush(fs_of(req), f));
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -1146,6 +1636,8 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
+	drukfs_fs *fs = userdata;
+
 	/* Attributes come with the listing: `ls -l hosts` is one readdir, not
 	 * one lookup per host. */
 	if (conn->capable & FUSE_CAP_READDIRPLUS) {
@@ -1157,6 +1649,22 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * before 3.16 ignores this, drukfs_handshake() then adds it). */
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* Reads of the page cache are sent from the reader's own thread, so
+	 * that a blocked read of `wait` can be interrupted (a background
+	 * readahead request cannot), and O_TRUNC arrives as a setattr that
+	 * can be refused (there is no OPEN to refuse it). */
+	conn->want &= ~(unsigned)(FUSE_CAP_ASYNC_READ | FUSE_CAP_ATOMIC_O_TRUNC);
+	/* A new size or mtime from a lookup drops the pages of the inode. */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	/* Each generated file's versions hang off a node of their own. */
+	for (uint64_t ino = 0; ino < INO_FIXED_END; ino++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "\x01%" PRIu64, ino);
+		if (generated(ino))
+			drukfs_tree_ref(fs->tree, key, &fs->fixed_owner[ino]);
+	}
 }
 
 const struct fuse_lowlevel_ops drukfs_ops = {
@@ -1176,7 +1684,6 @@ const struct fuse_lowlevel_ops drukfs_ops = {
 	.open = op_open,
 	.read = op_read,
 	.write = op_write,
-	.flush = op_flush,
 	.release = op_release,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
@@ -1188,62 +1695,261 @@ const struct fuse_lowlevel_ops drukfs_ops = {
 
 /* ---- invalidation --------------------------------------------------------- */
 
+/* What the notifier tells the kernel, in queue order, except that
+ * N_INNER notices (the files below a host directory, which need that
+ * directory's lock in the kernel) wait while others are queued: a
+ * setattr of hosts/X holds X locked until it is answered, and it waits
+ * for the notices before it. */
+enum notice_kind {
+	N_OUTER,        /* hosts/<handle>: the entry and the directory */
+	N_INNER,        /* hosts/<handle>/<every file>: the entries */
+	N_INODE,        /* one inode: attributes and pages */
+	N_REPLY,        /* answer a read of wait */
+};
+
+struct notice {
+	enum notice_kind kind;
+	uint64_t seq;
+	char *handle;
+	uint64_t ino;
+	fuse_req_t req;
+	int err;
+	struct notice *next;
+};
+
+static void notice_free(struct notice *n)
+{
+	free(n->handle);
+	free(n);
+}
+
+/* Queues a notice (nlock held by no one).  Out of memory: the notice is
+ * lost, except a reply, which is then sent at once. */
+static uint64_t notify_push(drukfs_fs *fs, struct notice *n)
+{
+	struct notice_fifo *q;
+	uint64_t seq;
+
+	pthread_mutex_lock(&fs->nlock);
+	if (fs->nstop) {
+		/* The session is ending: nothing would send or free it. */
+		pthread_mutex_unlock(&fs->nlock);
+		if (n->kind == N_REPLY)
+			fuse_reply_err(n->req, EINTR);
+		notice_free(n);
+		return 0;
+	}
+	seq = n->seq = ++fs->nseq;
+	q = &fs->nq[n->kind == N_INNER];
+	if (q->tail)
+		q->tail->next = n;
+	else
+		q->head = n;
+	q->tail = n;
+	pthread_cond_signal(&fs->ncond);
+	pthread_mutex_unlock(&fs->nlock);
+	return seq;
+}
+
+static struct notice *notice_new(enum notice_kind kind, const char *handle)
+{
+	struct notice *n = calloc(1, sizeof(*n));
+
+	if (n && handle && !(n->handle = strdup(handle))) {
+		free(n);
+		n = NULL;
+	}
+	if (n)
+		n->kind = kind;
+	return n;
+}
+
 void drukfs_fs_changed(void *arg, const char *handle)
 {
 	drukfs_fs *fs = arg;
-	char *copy = strdup(handle);
-	char **q;
+	struct notice *outer = notice_new(N_OUTER, handle);
+	struct notice *inner = notice_new(N_INNER, handle);
 
-	if (!copy)
-		return;
-	pthread_mutex_lock(&fs->nlock);
-	/* After the notifier stopped (the session is ending) nothing would
-	 * send or free what is queued. */
-	q = fs->nstop ? NULL : realloc(fs->nq, (fs->nq_len + 1) * sizeof(*q));
-	if (q) {
-		fs->nq = q;
-		q[fs->nq_len++] = copy;
-		copy = NULL;
-		pthread_cond_signal(&fs->ncond);
-	}
-	pthread_mutex_unlock(&fs->nlock);
-	free(copy);
+	if (outer)
+		notify_push(fs, outer);
+	if (inner)
+		notify_push(fs, inner);
 }
 
-static void invalidate_handle(drukfs_fs *fs, const char *handle)
+static void notify_inode(drukfs_fs *fs, uint64_t ino)
+{
+	struct notice *n = notice_new(N_INODE, NULL);
+
+	if (n) {
+		n->ino = ino;
+		notify_push(fs, n);
+	}
+}
+
+static void notify_wait_reply(drukfs_fs *fs, fuse_req_t req, int err)
+{
+	struct notice *n = notice_new(N_REPLY, NULL);
+
+	if (!n) {
+		if (err)
+			fuse_reply_err(req, err);
+		else
+			fuse_reply_buf(req, WAIT_ACTIVE, strlen(WAIT_ACTIVE));
+		return;
+	}
+	n->req = req;
+	n->err = err;
+	notify_push(fs, n);
+}
+
+static uint64_t notify_seq(drukfs_fs *fs)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&fs->nlock);
+	seq = fs->nseq;
+	pthread_mutex_unlock(&fs->nlock);
+	return seq;
+}
+
+/* Whether a notice up to seq (outer_only: other than N_INNER) is still
+ * queued or being handled (nlock held). */
+static int notify_pending(drukfs_fs *fs, uint64_t seq, int outer_only)
+{
+	if (fs->nbusy && fs->nbusy <= seq)
+		return 1;
+	/* Each FIFO is in seq order: its head is its oldest notice. */
+	if (fs->nq[0].head && fs->nq[0].head->seq <= seq)
+		return 1;
+	return !outer_only && fs->nq[1].head && fs->nq[1].head->seq <= seq;
+}
+
+/* Waits until the notices queued up to seq are handled, at most
+ * DRAIN_SECONDS: the kernel may hold a lock a notice needs until the
+ * caller answers.  Not at all with -s, where nothing else runs. */
+static void notify_drain(drukfs_fs *fs, uint64_t seq, int outer_only)
+{
+	struct timespec ts = drukfs_timespec(drukfs_now() + DRAIN_SECONDS);
+
+	if (fs->single_thread || !fs->notifier_started)
+		return;
+	pthread_mutex_lock(&fs->nlock);
+	while (!fs->nstop && notify_pending(fs, seq, outer_only))
+		if (pthread_cond_timedwait(&fs->ndone, &fs->nlock, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&fs->nlock);
+}
+
+/* Whether hosts/<handle> still names a host, from what the cache holds
+ * (no request: the notifier never waits on the service).  Not knowing
+ * counts as no. */
+static int still_there(drukfs_fs *fs, const char *handle)
+{
+	drukfs_resolved r;
+
+	if (!fs->handles ||
+	    drukfs_handles_resolve(fs->handles, handle, DRUKFS_CACHED, &r) < 0)
+		return 0;
+	drukfs_resolved_clear(&r);
+	return 1;
+}
+
+/* Drops what the kernel keeps for hosts/<handle>: the directory's
+ * attributes and cached listing, and the entry itself when what the name
+ * refers to may have changed -- the host is gone, or it is new and the
+ * kernel may hold a negative entry for the name.  A host that is still
+ * there keeps its entry (its directory inode does not change; its files
+ * are N_INNER's): dropping an entry takes hosts/ exclusively in the
+ * kernel, behind every lookup in flight there (one may wait on the
+ * service up to the timeout), and every later lookup and listing of
+ * hosts/ queues behind it. */
+static void invalidate_outer(drukfs_fs *fs, const char *handle)
+{
+	uint64_t node;
+	int known = drukfs_tree_find(fs->tree, handle, &node) == 0;
+
+	if (known ? !still_there(fs, handle) : negative_recent(fs, handle))
+		fuse_lowlevel_notify_inval_entry(fs->se, INO_HOSTS, handle,
+						 strlen(handle));
+	if (known)
+		fuse_lowlevel_notify_inval_inode(fs->se, drukfs_ino(node, FIELD_DIR),
+						 0, 0);
+}
+
+/* Drops the entries of every file of hosts/<handle> (also those an open
+ * file or a working directory keeps alive). */
+static void invalidate_inner(drukfs_fs *fs, const char *handle)
 {
 	uint64_t node;
 
-	fuse_lowlevel_notify_inval_entry(fs->se, INO_HOSTS, handle,
-					 strlen(handle));
 	if (drukfs_tree_find(fs->tree, handle, &node) < 0)
 		return;
-	for (unsigned f = 0; f < FIELD_COUNT; f++)
-		fuse_lowlevel_notify_inval_inode(fs->se, drukfs_ino(node, f), 0, 0);
+	for (unsigned f = 1; f < FIELD_COUNT; f++) {
+		const char *name = drukfs_field_name((drukfs_field)f);
+
+		fuse_lowlevel_notify_inval_entry(fs->se, drukfs_ino(node, FIELD_DIR),
+						 name, strlen(name));
+	}
+}
+
+static void notice_handle(drukfs_fs *fs, struct notice *n)
+{
+	switch (n->kind) {
+	case N_OUTER:
+		invalidate_outer(fs, n->handle);
+		break;
+	case N_INNER:
+		invalidate_inner(fs, n->handle);
+		break;
+	case N_INODE:
+		fuse_lowlevel_notify_inval_inode(fs->se, n->ino, 0, 0);
+		break;
+	case N_REPLY:
+		if (n->err)
+			fuse_reply_err(n->req, n->err);
+		else
+			fuse_reply_buf(n->req, WAIT_ACTIVE, strlen(WAIT_ACTIVE));
+		break;
+	}
+}
+
+/* The next notice to handle (nlock held): the oldest that is not
+ * N_INNER, else the oldest N_INNER. */
+static struct notice *notice_take(drukfs_fs *fs)
+{
+	struct notice_fifo *q = &fs->nq[fs->nq[0].head ? 0 : 1];
+	struct notice *n = q->head;
+
+	if (n) {
+		q->head = n->next;
+		if (!q->head)
+			q->tail = NULL;
+		n->next = NULL;
+	}
+	return n;
 }
 
 static void *notifier(void *arg)
 {
 	drukfs_fs *fs = arg;
+	struct notice *n;
 
 	pthread_mutex_lock(&fs->nlock);
 	for (;;) {
-		while (!fs->nq_len && !fs->nstop)
+		while (!fs->nq[0].head && !fs->nq[1].head && !fs->nstop)
 			pthread_cond_wait(&fs->ncond, &fs->nlock);
 		if (fs->nstop)
 			break;
-		char **q = fs->nq;
-		size_t n = fs->nq_len;
-
-		fs->nq = NULL;
-		fs->nq_len = 0;
+		n = notice_take(fs);
+		if (!n)
+			continue;
+		fs->nbusy = n->seq;
 		pthread_mutex_unlock(&fs->nlock);
-		for (size_t i = 0; i < n; i++) {
-			invalidate_handle(fs, q[i]);
-			free(q[i]);
-		}
-		free(q);
+		notice_handle(fs, n);
+		notice_free(n);
 		pthread_mutex_lock(&fs->nlock);
+		fs->nbusy = 0;
+		pthread_cond_broadcast(&fs->ndone);
 	}
 	pthread_mutex_unlock(&fs->nlock);
 	return NULL;
@@ -1251,10 +1957,15 @@ static void *notifier(void *arg)
 
 int drukfs_fs_notifier_start(drukfs_fs *fs)
 {
+	pthread_condattr_t ca;
 	int rc;
 
 	pthread_mutex_init(&fs->nlock, NULL);
 	pthread_cond_init(&fs->ncond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&fs->ndone, &ca);
+	pthread_condattr_destroy(&ca);
 	rc = pthread_create(&fs->notifier, NULL, notifier, fs);
 	if (rc)
 		return -rc;
@@ -1268,17 +1979,23 @@ void drukfs_fs_notifier_stop(drukfs_fs *fs)
 		return;
 	pthread_mutex_lock(&fs->nlock);
 	fs->nstop = 1;
-	pthread_cond_signal(&fs->ncond);
+	pthread_cond_broadcast(&fs->ncond);
+	pthread_cond_broadcast(&fs->ndone);
 	pthread_mutex_unlock(&fs->nlock);
 	pthread_join(fs->notifier, NULL);
-	/* Create and delete workers can still report changes: empty the
-	 * queue under the lock, so that they never see it half-freed. */
 	pthread_mutex_lock(&fs->nlock);
-	for (size_t i = 0; i < fs->nq_len; i++)
-		free(fs->nq[i]);
-	free(fs->nq);
-	fs->nq = NULL;
-	fs->nq_len = 0;
+	while (fs->eintr_pending)
+		pthread_cond_wait(&fs->ndone, &fs->nlock);
+	pthread_mutex_unlock(&fs->nlock);
+	/* Create and delete workers can still report changes: empty the
+	 * queue under the lock (notify_push queues nothing once nstop is
+	 * set).  Replies still queued go to a session that is ending. */
+	pthread_mutex_lock(&fs->nlock);
+	for (struct notice *n; (n = notice_take(fs));) {
+		if (n->kind == N_REPLY)
+			fuse_reply_err(n->req, EINTR);
+		notice_free(n);
+	}
 	pthread_mutex_unlock(&fs->nlock);
 	fs->notifier_started = 0;
 }

@@ -10,228 +10,240 @@
 #include <string.h>
 #include <time.h>
 
-#include "render.h"
 #include "spec.h"
 
 #define WRITE_MAX 65536
+/* How long after a create or truncation a failing write still puts the
+ * earlier spec back: the writes of one `echo` or `cat >` come at once. */
+#define UNDO_SECONDS 5.0
 
-open_file *drukfs_open_file_new(enum open_kind kind)
+int drukfs_write_append(char **buf, size_t *len, const char *data,
+			size_t size, off_t off)
 {
-	open_file *f = calloc(1, sizeof(*f));
+	char *n;
 
-	if (!f)
-		return NULL;
-	atomic_init(&f->refs, 1);
-	f->kind = kind;
-	pthread_mutex_init(&f->lock, NULL);
-	return f;
-}
-
-open_file *drukfs_open_file_ref(open_file *f)
-{
-	if (f)
-		atomic_fetch_add(&f->refs, 1);
-	return f;
-}
-
-void drukfs_open_file_unref(open_file *f)
-{
-	if (!f || atomic_fetch_sub(&f->refs, 1) != 1)
-		return;
-	pthread_mutex_destroy(&f->lock);
-	free(f->data);
-	free(f->name);
-	free(f->wbuf);
-	free(f);
-}
-
-/* Counts write handles of spec `name` (delta +1 / -1). */
-static void specs_open_add(drukfs_fs *fs, const char *name, int delta)
-{
-	intptr_t n;
-
-	pthread_mutex_lock(&fs->slock);
-	n = (intptr_t)strmap_get(&fs->specs_open, name) + delta;
-	if (n > 0)
-		strmap_put(&fs->specs_open, name, (void *)n, NULL);
-	else
-		strmap_del(&fs->specs_open, name);
-	pthread_mutex_unlock(&fs->slock);
-}
-
-static int specs_open_has(drukfs_fs *fs, const char *name)
-{
-	int has;
-
-	pthread_mutex_lock(&fs->slock);
-	has = strmap_get(&fs->specs_open, name) != NULL;
-	pthread_mutex_unlock(&fs->slock);
-	return has;
-}
-
-int drukfs_write_open(drukfs_fs *fs, uint64_t ino, int truncate,
-		      open_file **out)
-{
-	unsigned field = drukfs_ino_field(ino);
-	open_file *f;
-	int rc;
-
-	*out = NULL;
-	if (ino < INO_FIXED_END ||
-	    (field != FIELD_EXPIRES_AT && field != DRUKFS_SPEC_FIELD))
-		return -EACCES;
-	f = drukfs_open_file_new(field == FIELD_EXPIRES_AT ? OPEN_EXPIRES :
-							     OPEN_SPEC);
-	if (!f)
+	if (off != 0 && off != (off_t)*len)
+		return -EINVAL; /* only sequential writes make sense here */
+	if (off == 0)
+		*len = 0;
+	if (*len + size > WRITE_MAX)
+		return -EFBIG;
+	n = realloc(*buf, *len + size + 1);
+	if (!n)
 		return -ENOMEM;
-	rc = drukfs_tree_handle(fs->tree, drukfs_ino_node(ino), &f->name);
-	if (rc < 0) {
-		drukfs_open_file_unref(f);
-		return rc;
-	}
-	/* Nothing is stored until something is written: shells open, dup2
-	 * and close the file (a flush) before the first write.  A spec being
-	 * written exists for getattr meanwhile. */
-	f->truncate = truncate;
-	if (f->kind == OPEN_SPEC)
-		specs_open_add(fs, f->name, 1);
-	*out = f;
+	memcpy(n + *len, data, size);
+	*len += size;
+	n[*len] = '\0';
+	*buf = n;
 	return 0;
 }
 
-void drukfs_write_release(drukfs_fs *fs, open_file *f)
+static int space(char c)
 {
-	if (!f || f->kind != OPEN_SPEC)
-		return;
-	if (f->truncate && !f->written && !f->failed &&
-	    drukfs_state_spec_set(fs->state, f->name, "") == 0)
-		drukfs_log_add(fs->log, time(NULL), "specs/%s written (empty)",
-			       f->name);
-	specs_open_add(fs, f->name, -1);
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* The text written so far, without surrounding white space (a copy). */
-static char *trimmed(const open_file *f)
+int drukfs_write_renew(drukfs_fs *fs, const char *handle, const char *text,
+		       size_t len)
 {
-	size_t b = 0, e = f->wlen;
-	char *s;
-
-	while (b < e && (f->wbuf[b] == ' ' || f->wbuf[b] == '\t' ||
-			 f->wbuf[b] == '\n' || f->wbuf[b] == '\r'))
-		b++;
-	while (e > b && (f->wbuf[e - 1] == ' ' || f->wbuf[e - 1] == '\t' ||
-			 f->wbuf[e - 1] == '\n' || f->wbuf[e - 1] == '\r'))
-		e--;
-	s = malloc(e - b + 1);
-	if (s) {
-		memcpy(s, f->wbuf + b, e - b);
-		s[e - b] = '\0';
-	}
-	return s;
-}
-
-static int renew_from(drukfs_fs *fs, open_file *f)
-{
-	char *when = trimmed(f);
+	size_t b = 0, e = len;
+	char *when;
 	int rc;
 
+	while (b < e && space(text[b]))
+		b++;
+	while (e > b && space(text[e - 1]))
+		e--;
+	when = strndup(text + b, e - b);
 	if (!when)
 		return -ENOMEM;
-	rc = drukfs_handles_renew(fs->handles, f->name, when);
+	rc = drukfs_handles_renew(fs->handles, handle, when);
 	free(when);
 	return rc;
 }
 
-/* Parses the spec text written so far.  0 or -EINVAL (logged). */
-static int check_spec(drukfs_fs *fs, open_file *f, int store)
+/* ---- specs/ ---------------------------------------------------------------- */
+
+/* What a create or truncation replaced, to put back if the writes that
+ * follow fail (fs->spec_undo: name -> spec_undo, under fs->slock). */
+typedef struct spec_undo {
+	char *text;             /* NULL: there was no spec */
+	double at;              /* monotonic time of the last step */
+	size_t written;         /* bytes written since: the next offset */
+} spec_undo;
+
+static void undo_free(spec_undo *u)
+{
+	if (u) {
+		free(u->text);
+		free(u);
+	}
+}
+
+void drukfs_spec_undo_clear(drukfs_fs *fs)
+{
+	const char *k;
+	void *v;
+
+	for (size_t i = 0; strmap_next(&fs->spec_undo, &i, &k, &v);)
+		undo_free(v);
+	strmap_clear(&fs->spec_undo);
+}
+
+/* Stores "" for NAME and remembers what it replaced (slock held). */
+static int store_empty(drukfs_fs *fs, const char *name)
+{
+	spec_undo *u = calloc(1, sizeof(*u));
+	char *old = NULL;
+	int rc = drukfs_state_spec_get(fs->state, name, &old);
+
+	if (!u || (rc < 0 && rc != -ENOENT && rc != -EINVAL)) {
+		free(u);
+		free(old);
+		return u ? rc : -ENOMEM;
+	}
+	u->text = old;
+	u->at = drukfs_now();
+	rc = drukfs_state_spec_set(fs->state, name, "");
+	if (rc == 0)
+		rc = strmap_put(&fs->spec_undo, name, u, (void **)&old);
+	else
+		old = (char *)u;
+	if (rc < 0)
+		undo_free(u);
+	else
+		undo_free((spec_undo *)old);
+	return rc < 0 ? rc : 0;
+}
+
+int drukfs_spec_create(drukfs_fs *fs, const char *name)
+{
+	int rc;
+
+	pthread_mutex_lock(&fs->slock);
+	rc = store_empty(fs, name);
+	pthread_mutex_unlock(&fs->slock);
+	return rc;
+}
+
+int drukfs_spec_truncate(drukfs_fs *fs, const char *name)
+{
+	char *text = NULL;
+	int rc;
+
+	pthread_mutex_lock(&fs->slock);
+	rc = drukfs_state_spec_get(fs->state, name, &text);
+	if (rc == 0)
+		rc = store_empty(fs, name);
+	pthread_mutex_unlock(&fs->slock);
+	free(text);
+	return rc == -EINVAL ? -ENOENT : rc;
+}
+
+/* The undo record of NAME if the write at `off` continues the writes
+ * that followed a create or truncation (slock held), else NULL. */
+static spec_undo *undo_for(drukfs_fs *fs, const char *name, off_t off)
+{
+	spec_undo *u = strmap_get(&fs->spec_undo, name);
+
+	if (u && (drukfs_now() - u->at > UNDO_SECONDS || off != (off_t)u->written)) {
+		strmap_del(&fs->spec_undo, name);
+		undo_free(u);
+		u = NULL;
+	}
+	return u;
+}
+
+/* Puts back what the create or truncation replaced (slock held). */
+static void undo(drukfs_fs *fs, const char *name, spec_undo *u)
+{
+	if (u->text)
+		drukfs_state_spec_set(fs->state, name, u->text);
+	else
+		drukfs_state_spec_del(fs->state, name);
+	drukfs_log_add(fs->log, time(NULL), u->text ?
+		       "specs/%s: the earlier spec is kept" :
+		       "specs/%s: nothing is kept", name);
+	strmap_del(&fs->spec_undo, name);
+	undo_free(u);
+}
+
+/* The text after writing buf at off over old (caller frees).  0,
+ * -EINVAL (a hole, or a NUL byte), -EFBIG, -ENOMEM. */
+static int overlay(const char *old, const char *buf, size_t size, off_t off,
+		   char **out)
+{
+	size_t n = strlen(old), end = (size_t)off + size;
+	size_t total = end > n ? end : n;
+	char *t;
+
+	if ((size_t)off > n)
+		return -EINVAL; /* no holes in a spec */
+	if (total > WRITE_MAX)
+		return -EFBIG;
+	t = malloc(total + 1);
+	if (!t)
+		return -ENOMEM;
+	memcpy(t, old, n);
+	memcpy(t + off, buf, size);
+	t[total] = '\0';
+	*out = t;
+	return memchr(t, '\0', total) ? -EINVAL : 0;
+}
+
+/* Parses text.  0 or -EINVAL (the line and reason logged). */
+static int check_spec(drukfs_fs *fs, const char *name, const char *text)
 {
 	drukfs_spec spec;
 	const char *why;
 	size_t line;
-	char *text = malloc(f->wlen + 1);
-	int rc;
+	int rc = drukfs_spec_parse(text, &spec, &line, &why);
 
-	if (!text)
-		return -ENOMEM;
-	memcpy(text, f->wbuf ? f->wbuf : "", f->wlen);
-	text[f->wlen] = '\0';
-	rc = drukfs_spec_parse(text, &spec, &line, &why);
 	if (rc == 0)
 		drukfs_spec_clear(&spec);
 	else if (rc == -EINVAL)
 		drukfs_log_add(fs->log, time(NULL), "specs/%s line %zu: %s",
-			       f->name, line, why);
-	if (rc == 0 && store) {
-		rc = drukfs_state_spec_set(fs->state, f->name, text);
-		if (rc == 0)
-			drukfs_log_add(fs->log, time(NULL), "specs/%s written",
-				       f->name);
-	}
-	free(text);
+			       name, line, why);
 	return rc;
 }
 
-static int append(open_file *f, const char *buf, size_t size, off_t off)
+ssize_t drukfs_spec_write(drukfs_fs *fs, const char *name, const char *buf,
+			  size_t size, off_t off, int *restored)
 {
-	char *n;
-
-	if (off != (off_t)f->wlen)
-		return -EINVAL; /* only sequential writes make sense here */
-	if (f->wlen + size > WRITE_MAX)
-		return -EFBIG;
-	n = realloc(f->wbuf, f->wlen + size + 1);
-	if (!n)
-		return -ENOMEM;
-	memcpy(n + f->wlen, buf, size);
-	f->wbuf = n;
-	f->wlen += size;
-	return 0;
-}
-
-ssize_t drukfs_write_data(drukfs_fs *fs, open_file *f, const char *buf,
-			  size_t size, off_t off)
-{
+	char *old = NULL, *text = NULL;
+	spec_undo *u;
 	int rc;
 
-	pthread_mutex_lock(&f->lock);
-	rc = f->failed ? -EINVAL : append(f, buf, size, off);
+	*restored = 0;
+	pthread_mutex_lock(&fs->slock);
+	u = undo_for(fs, name, off);
+	rc = drukfs_state_spec_get(fs->state, name, &old);
+	/* Gone (a failed write undid its create, and the writer tries
+	 * again): a write at 0 starts it anew. */
+	if (rc == -ENOENT && off == 0)
+		rc = (old = strdup("")) ? 0 : -ENOMEM;
 	if (rc == 0)
-		f->dirty = f->written = 1;
-	/* A complete line: act now, so write(2) carries the error. */
-	if (rc == 0 && f->wlen && f->wbuf[f->wlen - 1] == '\n') {
-		if (f->kind == OPEN_EXPIRES) {
-			rc = renew_from(fs, f);
-			f->dirty = 0;
-		} else {
-			rc = check_spec(fs, f, 0);
+		rc = overlay(old, buf, size, off, &text);
+	if (rc == 0)
+		rc = check_spec(fs, name, text);
+	if (rc == 0)
+		rc = drukfs_state_spec_set(fs->state, name, text);
+	if (rc == 0) {
+		drukfs_log_add(fs->log, time(NULL), "specs/%s written", name);
+		if (u) {
+			u->written = (size_t)off + size;
+			u->at = drukfs_now();
 		}
+	} else if (u) {
+		undo(fs, name, u);
+		*restored = 1;
 	}
-	if (rc < 0)
-		f->failed = 1;
-	pthread_mutex_unlock(&f->lock);
-	return rc < 0 ? rc : (ssize_t)size;
+	pthread_mutex_unlock(&fs->slock);
+	free(old);
+	free(text);
+	return rc < 0 ? (rc == -EFBIG || rc == -ENOMEM ? rc : -EINVAL) :
+			(ssize_t)size;
 }
-
-int drukfs_write_flush(drukfs_fs *fs, open_file *f)
-{
-	int rc = 0;
-
-	pthread_mutex_lock(&f->lock);
-	if (f->failed)
-		rc = -EINVAL;
-	else if (f->dirty && f->kind == OPEN_EXPIRES)
-		rc = renew_from(fs, f);
-	else if (f->dirty && f->kind == OPEN_SPEC)
-		rc = check_spec(fs, f, 1);
-	if (rc == 0)
-		f->dirty = 0;
-	else
-		f->failed = 1;
-	pthread_mutex_unlock(&f->lock);
-	return rc;
-}
-
-/* ---- specs/ ---------------------------------------------------------------- */
 
 int drukfs_spec_attr(drukfs_fs *fs, const char *name, uint64_t node,
 		     struct stat *st)
@@ -239,8 +251,6 @@ int drukfs_spec_attr(drukfs_fs *fs, const char *name, uint64_t node,
 	char *text = NULL;
 	int rc = drukfs_state_spec_get(fs->state, name, &text);
 
-	if (rc == -ENOENT && specs_open_has(fs, name))
-		rc = (text = strdup("")) ? 0 : -ENOMEM;
 	if (rc < 0)
 		return rc == -EINVAL ? -ENOENT : rc;
 	memset(st, 0, sizeof(*st));
@@ -263,18 +273,20 @@ int drukfs_spec_names(drukfs_fs *fs, char ***names, size_t *count)
 
 int drukfs_spec_unlink(drukfs_fs *fs, const char *name)
 {
-	int rc = drukfs_state_spec_del(fs->state, name);
+	int rc;
 
+	pthread_mutex_lock(&fs->slock);
+	undo_for(fs, name, -1);
+	rc = drukfs_state_spec_del(fs->state, name);
+	pthread_mutex_unlock(&fs->slock);
 	if (rc == 0)
 		drukfs_log_add(fs->log, time(NULL), "specs/%s removed", name);
 	return rc == -EINVAL ? -ENOENT : rc;
 }
 
-int drukfs_spec_read(drukfs_fs *fs, const char *name, open_file *f)
+int drukfs_spec_text(drukfs_fs *fs, const char *name, char **out)
 {
-	int rc = drukfs_state_spec_get(fs->state, name, &f->data);
+	int rc = drukfs_state_spec_get(fs->state, name, out);
 
-	if (rc == 0)
-		f->len = strlen(f->data);
 	return rc == -EINVAL ? -ENOENT : rc;
 }

@@ -476,12 +476,14 @@ static void create_succeeded(create_job *j, drukbox_host *host)
 		strmap_put(&h->by_id, id, ln, NULL);
 	ln->st = LN_READY;
 	ln->window_open = 0;
+	/* Queued before anyone can see the name ready (the callback only
+	 * queues). */
+	changed(h, j->name);
 	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->lock);
 
 	drukfs_log_add(h->log, time(NULL), "created %s (%s)", j->name,
 		       id ? id : "?");
-	changed(h, j->name);
 	if (active)
 		complete_waiters(h, j->name, 0);
 }
@@ -1341,8 +1343,7 @@ int drukfs_handles_renew(drukfs_handles *h, const char *handle,
 		drukfs_log_add(h->log, time(NULL), "renewed %s until %s", handle,
 			       host->expires_at ? host->expires_at : "-");
 		drukbox_host_strip_private_key(host);
-		rc = drukfs_cache_apply(h->cache, id, host);
-		drukfs_handles_host_changed(h, id);
+		rc = drukfs_cache_apply(h->cache, id, host); /* reports it */
 	}
 	free(id);
 	return rc;

@@ -27,8 +27,10 @@
 #include <drukbox/drukbox.h>
 
 #include "fs.h"
+#include "fs_write.h"
 #include "handshake.h"
 #include "options.h"
+#include "render_stats.h"
 
 #define LOG_LINES 1000
 #define MAX_THREADS 64
@@ -269,9 +271,11 @@ static int start_fs(drukfs_main *m)
 	fs->ssh.address = (drukfs_ssh_address)m->set.ssh_address;
 	fs->ssh.mountpoint = m->cmd.mountpoint;
 	pthread_mutex_init(&fs->slock, NULL);
+	fs->single_thread = m->cmd.singlethread;
+	fs->counts = calloc(1, sizeof(*fs->counts));
 	fs->tree = drukfs_tree_new();
 	fs->log = drukfs_log_new(LOG_LINES, m->cmd.foreground);
-	if (!fs->tree || !fs->log)
+	if (!fs->tree || !fs->log || !fs->counts)
 		return -ENOMEM;
 	if (drukfs_cache_new(&fs->cache, fs->client, fs->log, &co) < 0)
 		return -ENOMEM;
@@ -359,7 +363,9 @@ static void cleanup(drukfs_main *m)
 	drukfs_log_free(m->fs.log);
 	drukfs_tree_free(m->fs.tree);
 	strmap_clear(&m->fs.ssh_logged);
-	strmap_clear(&m->fs.specs_open);
+	strmap_clear(&m->fs.negatives);
+	drukfs_spec_undo_clear(&m->fs);
+	free(m->fs.counts);
 	drukfs_settings_free(&m->set);
 	drukfs_options_free(&m->opts);
 	free(m->cmd.mountpoint);

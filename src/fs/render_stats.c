@@ -19,8 +19,14 @@ static const char *const route_names[ROUTE_COUNT] = {
 	[ROUTE_HEALTHZ] = "GET /healthz",
 };
 
+static const char *const fuse_names[FOP_COUNT] = {
+	[FOP_LOOKUP] = "LOOKUP", [FOP_GETATTR] = "GETATTR", [FOP_OPEN] = "OPEN",
+	[FOP_READ] = "READ", [FOP_WRITE] = "WRITE", [FOP_OPENDIR] = "OPENDIR",
+	[FOP_READDIR] = "READDIR",
+};
+
 int drukfs_render_stats(char **out, size_t *len, const drukfs_cache_stats *s,
-			size_t waiting)
+			const drukfs_fuse_counts *fuse, size_t waiting)
 {
 	char *buf = NULL;
 	size_t size = 0;
@@ -44,6 +50,8 @@ int drukfs_render_stats(char **out, size_t *len, const drukfs_cache_stats *s,
 	else
 		fprintf(f, "last_refresh_age %.3f\n", s->last_refresh_age);
 	fprintf(f, "waiting %zu\n", waiting);
+	for (int i = 0; fuse && i < FOP_COUNT; i++)
+		fprintf(f, "fuse %s %" PRIu64 "\n", fuse_names[i], fuse->n[i]);
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
 		return -ENOMEM;

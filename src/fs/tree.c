@@ -1,7 +1,7 @@
 /*
  * See tree.h.  Two maps, handle -> node and node number -> node, under
  * one mutex; the node number is keyed as its decimal text so that one map
- * type serves both.
+ * type serves both.  Nodes carrying an item are only in the second.
  */
 #include "tree.h"
 
@@ -17,7 +17,11 @@
 typedef struct tree_node {
 	uint64_t k;
 	uint64_t nlookup;
-	char *handle;
+	char *handle;                   /* host nodes */
+	drukfs_tree_item *item;         /* item nodes */
+	uint64_t owner;                 /* item nodes: their host node, or 0 */
+	drukfs_tree_item *cur;          /* host nodes: the current version */
+	uint64_t cur_node;
 } tree_node;
 
 struct drukfs_tree {
@@ -54,6 +58,8 @@ void drukfs_tree_free(drukfs_tree *t)
 		tree_node *n = v;
 
 		free(n->handle);
+		drukfs_tree_item_unref(n->item);
+		drukfs_tree_item_unref(n->cur);
 		free(n);
 	}
 	strmap_clear(&t->by_k);
@@ -62,18 +68,19 @@ void drukfs_tree_free(drukfs_tree *t)
 	free(t);
 }
 
+/* A new node: a host node when `handle` is set, else an item node. */
 static tree_node *node_new(drukfs_tree *t, const char *handle)
 {
 	tree_node *n = calloc(1, sizeof(*n));
 	char key[24];
 
-	if (!n || !(n->handle = strdup(handle)))
+	if (!n || (handle && !(n->handle = strdup(handle))))
 		goto fail;
 	n->k = t->next;
 	k_key(key, n->k);
 	if (strmap_put(&t->by_k, key, n, NULL) < 0)
 		goto fail;
-	if (strmap_put(&t->by_handle, handle, n, NULL) < 0) {
+	if (handle && strmap_put(&t->by_handle, handle, n, NULL) < 0) {
 		strmap_del(&t->by_k, key);
 		goto fail;
 	}
@@ -84,6 +91,39 @@ fail:
 		free(n->handle);
 	free(n);
 	return NULL;
+}
+
+static tree_node *node_get(drukfs_tree *t, uint64_t k)
+{
+	char key[24];
+
+	k_key(key, k);
+	return strmap_get(&t->by_k, key);
+}
+
+/* Drops node n (lock held): an item node stops being its owner's
+ * current version. */
+static void node_drop(drukfs_tree *t, tree_node *n)
+{
+	char key[24];
+
+	k_key(key, n->k);
+	strmap_del(&t->by_k, key);
+	if (n->handle)
+		strmap_del(&t->by_handle, n->handle);
+	if (n->owner) {
+		tree_node *o = node_get(t, n->owner);
+
+		if (o && o->cur_node == n->k) {
+			drukfs_tree_item_unref(o->cur);
+			o->cur = NULL;
+			o->cur_node = 0;
+		}
+	}
+	free(n->handle);
+	drukfs_tree_item_unref(n->item);
+	drukfs_tree_item_unref(n->cur);
+	free(n);
 }
 
 int drukfs_tree_ref(drukfs_tree *t, const char *handle, uint64_t *node)
@@ -107,35 +147,27 @@ int drukfs_tree_ref(drukfs_tree *t, const char *handle, uint64_t *node)
 
 void drukfs_tree_forget(drukfs_tree *t, uint64_t node, uint64_t count)
 {
-	char key[24];
 	tree_node *n;
 
-	k_key(key, node);
 	pthread_mutex_lock(&t->lock);
-	n = strmap_get(&t->by_k, key);
+	n = node_get(t, node);
 	if (n) {
 		n->nlookup = n->nlookup > count ? n->nlookup - count : 0;
-		if (n->nlookup == 0) {
-			strmap_del(&t->by_k, key);
-			strmap_del(&t->by_handle, n->handle);
-			free(n->handle);
-			free(n);
-		}
+		if (n->nlookup == 0)
+			node_drop(t, n);
 	}
 	pthread_mutex_unlock(&t->lock);
 }
 
 int drukfs_tree_handle(drukfs_tree *t, uint64_t node, char **out)
 {
-	char key[24];
 	tree_node *n;
 	int rc = 0;
 
-	k_key(key, node);
 	*out = NULL;
 	pthread_mutex_lock(&t->lock);
-	n = strmap_get(&t->by_k, key);
-	if (!n)
+	n = node_get(t, node);
+	if (!n || !n->handle)
 		rc = -ENOENT;
 	else if (!(*out = strdup(n->handle)))
 		rc = -ENOMEM;
@@ -153,4 +185,105 @@ int drukfs_tree_find(drukfs_tree *t, const char *handle, uint64_t *node)
 		*node = n->k;
 	pthread_mutex_unlock(&t->lock);
 	return n ? 0 : -ENOENT;
+}
+
+int drukfs_tree_add(drukfs_tree *t, drukfs_tree_item *item, uint64_t owner,
+		    uint64_t *node)
+{
+	tree_node *n, *o = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (owner && (!(o = node_get(t, owner)) || !o->handle)) {
+		rc = -ENOENT;
+		goto out;
+	}
+	n = node_new(t, NULL);
+	if (!n) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	n->item = drukfs_tree_item_ref(item);
+	n->owner = owner;
+	n->nlookup = 1;
+	*node = n->k;
+	if (o) {
+		drukfs_tree_item_unref(o->cur);
+		o->cur = drukfs_tree_item_ref(item);
+		o->cur_node = n->k;
+	}
+out:
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+int drukfs_tree_reuse(drukfs_tree *t, uint64_t owner, drukfs_tree_match_fn match,
+		      const void *ctx, uint64_t *node, drukfs_tree_item **item)
+{
+	tree_node *o, *n = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	o = node_get(t, owner);
+	if (o && o->cur && match(o->cur, ctx))
+		n = node_get(t, o->cur_node);
+	if (n) {
+		n->nlookup++;
+		*node = n->k;
+		*item = drukfs_tree_item_ref(n->item);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return n ? 0 : -ENOENT;
+}
+
+int drukfs_tree_item_get(drukfs_tree *t, uint64_t node,
+			 drukfs_tree_item **item)
+{
+	tree_node *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = node_get(t, node);
+	*item = n ? drukfs_tree_item_ref(n->item) : NULL;
+	pthread_mutex_unlock(&t->lock);
+	return n ? 0 : -ENOENT;
+}
+
+int drukfs_tree_relookup(drukfs_tree *t, uint64_t node)
+{
+	tree_node *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = node_get(t, node);
+	if (n)
+		n->nlookup++;
+	pthread_mutex_unlock(&t->lock);
+	return n ? 0 : -ENOENT;
+}
+
+int drukfs_tree_handles(drukfs_tree *t, char ***out, size_t *count)
+{
+	const char *k;
+	void *v;
+	char **list;
+	size_t n = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	list = calloc(t->by_handle.used + 1, sizeof(*list));
+	for (size_t i = 0; list && strmap_next(&t->by_handle, &i, &k, &v);) {
+		if (!(list[n] = strdup(k))) {
+			rc = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (!list || rc < 0) {
+		for (size_t i = 0; i < n; i++)
+			free(list[i]);
+		free(list);
+		return -ENOMEM;
+	}
+	*out = list;
+	*count = n;
+	return 0;
 }
