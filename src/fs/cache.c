@@ -4,10 +4,10 @@
  * One mutex guards the cache's bookkeeping; it is never held across an
  * HTTP request.  The `changed` callback is called with it held, when a
  * change is installed, so that nothing can read a new record before the
- * callback has queued its invalidation (the callback only queues).  A fetch runs in a short-lived detached
- * thread so that a reader holding stale data can stop waiting for it
- * after `grace` and answer from the stale snapshot while the fetch goes
- * on.  Readers that must wait sleep on one condition variable that every
+ * callback has queued its invalidation (the callback only queues).  A
+ * fetch runs in a short-lived detached thread so that a reader holding
+ * stale data can stop waiting for it after `grace` and answer from the
+ * stale snapshot while the fetch goes on.  Readers that must wait sleep on one condition variable that every
  * finished fetch broadcasts.
  */
 #include "cache.h"

@@ -21,24 +21,37 @@
  * minor has (the structs grew at the end). */
 #define INIT_FLAGS_END (4 * sizeof(uint32_t))
 
+/* Whether req holds a FUSE_INIT request up to its flags; if so, fills
+ * *ih and *offered (the kernel's flags). */
+static int init_request(const void *req, size_t reqlen,
+			struct fuse_in_header *ih, uint32_t *offered)
+{
+	const size_t at = sizeof(*ih) + offsetof(struct fuse_init_in, flags);
+
+	if (reqlen < sizeof(*ih) + INIT_FLAGS_END)
+		return 0;
+	memcpy(ih, req, sizeof(*ih));
+	if (ih->opcode != FUSE_INIT)
+		return 0;
+	memcpy(offered, (const char *)req + at, sizeof(*offered));
+	return 1;
+}
+
 int drukfs_init_reply_add_flags(const void *req, size_t reqlen, void *reply,
 				size_t replylen, uint32_t flags)
 {
 	struct fuse_in_header ih;
 	struct fuse_out_header oh;
 	uint32_t offered, have;
-	const size_t iflags = sizeof(ih) + offsetof(struct fuse_init_in, flags);
 	const size_t oflags = sizeof(oh) + offsetof(struct fuse_init_out, flags);
 
-	if (reqlen < sizeof(ih) + INIT_FLAGS_END ||
+	if (!init_request(req, reqlen, &ih, &offered) ||
 	    replylen < sizeof(oh) + INIT_FLAGS_END)
 		return 0;
-	memcpy(&ih, req, sizeof(ih));
 	memcpy(&oh, reply, sizeof(oh));
-	if (ih.opcode != FUSE_INIT || ih.len != reqlen || oh.len != replylen ||
-	    oh.error != 0 || oh.unique != ih.unique)
+	if (ih.len != reqlen || oh.len != replylen || oh.error != 0 ||
+	    oh.unique != ih.unique)
 		return 0;
-	memcpy(&offered, (const char *)req + iflags, sizeof(offered));
 	memcpy(&have, (char *)reply + oflags, sizeof(have));
 	if ((have | (flags & offered)) == have)
 		return 0;
@@ -47,19 +60,13 @@ int drukfs_init_reply_add_flags(const void *req, size_t reqlen, void *reply,
 	return 1;
 }
 
+/* The flags the kernel offered in the INIT request in buf, or 0. */
 static uint32_t offered_flags(const struct fuse_buf *buf)
 {
 	struct fuse_in_header ih;
-	uint32_t f = 0;
-	const size_t at = sizeof(ih) + offsetof(struct fuse_init_in, flags);
+	uint32_t f;
 
-	if (buf->size < sizeof(ih) + INIT_FLAGS_END)
-		return 0;
-	memcpy(&ih, buf->mem, sizeof(ih));
-	if (ih.opcode != FUSE_INIT)
-		return 0;
-	memcpy(&f, (const char *)buf->mem + at, sizeof(f));
-	return f;
+	return init_request(buf->mem, buf->size, &ih, &f) ? f : 0;
 }
 
 /* Lets libfuse answer the INIT in `buf` into a pipe instead of /dev/fuse,
