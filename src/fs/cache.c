@@ -138,14 +138,18 @@ static drukfs_snapshot *snapshot_alloc(size_t cap)
 	if (!s)
 		return NULL;
 	atomic_init(&s->ref, 1);
+	strmap *index = malloc(sizeof(*index));
+
 	s->recs = calloc(cap ? cap : 1, sizeof(*s->recs));
-	s->index = calloc(1, sizeof(strmap));
-	if (!s->recs || !s->index) {
+	if (!s->recs || !index) {
 		free(s->recs);
-		free(s->index);
+		free(index);
 		free(s);
 		return NULL;
 	}
+	/* Keyed by each record's own id: the snapshot holds the records. */
+	*index = (strmap)STRMAP_INIT_BORROWED;
+	s->index = index;
 	return s;
 }
 

@@ -117,9 +117,11 @@ int strmap_put(strmap *m, const char *key, void *value, void **old)
 		if (old)
 			*old = m->slots[i].value;
 		m->slots[i].value = value;
+		if (m->borrowed)
+			m->slots[i].key = (char *)key;
 		return 0;
 	}
-	char *k = strdup(key);
+	char *k = m->borrowed ? (char *)key : strdup(key);
 	if (!k)
 		return -ENOMEM;
 	if (m->slots[i].key != STRMAP_TOMB)
@@ -142,7 +144,8 @@ void *strmap_del(strmap *m, const char *key)
 	if (!found)
 		return NULL;
 	v = m->slots[i].value;
-	free(m->slots[i].key);
+	if (!m->borrowed)
+		free(m->slots[i].key);
 	m->slots[i].key = STRMAP_TOMB;
 	m->slots[i].value = NULL;
 	m->used--;
@@ -151,11 +154,14 @@ void *strmap_del(strmap *m, const char *key)
 
 void strmap_clear(strmap *m)
 {
-	for (size_t i = 0; i < m->cap; i++)
+	int borrowed = m->borrowed;
+
+	for (size_t i = 0; !borrowed && i < m->cap; i++)
 		if (m->slots[i].key && m->slots[i].key != STRMAP_TOMB)
 			free(m->slots[i].key);
 	free(m->slots);
 	*m = (strmap)STRMAP_INIT;
+	m->borrowed = borrowed;
 }
 
 int strmap_next(const strmap *m, size_t *pos, const char **key, void **value)

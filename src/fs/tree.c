@@ -1,40 +1,36 @@
 /*
- * See tree.h.  Two maps, handle -> node and node number -> node, under
- * one mutex; the node number is keyed as its decimal text so that one map
- * type serves both.  Nodes carrying an item are only in the second.
+ * See tree.h.  Two maps under one mutex: handle -> host node (keyed by
+ * the node's own copy of the handle) and node number -> node.  Nodes
+ * carrying an item are only in the second.  At 10 000 hosts a node is
+ * one allocation; the maps add no copy of any key.
  */
 #include "tree.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "strmap.h"
+#include "u64map.h"
 
 typedef struct tree_node {
 	uint64_t k;
 	uint64_t nlookup;
-	char *handle;                   /* host nodes */
+	char *handle;                   /* host nodes: points at name[] */
 	drukfs_tree_item *item;         /* item nodes */
 	uint64_t owner;                 /* item nodes: their host node, or 0 */
 	drukfs_tree_item *cur;          /* host nodes: the current version */
 	uint64_t cur_node;
+	char name[];                    /* host nodes: the handle */
 } tree_node;
 
 struct drukfs_tree {
 	pthread_mutex_t lock;
-	strmap by_handle;
-	strmap by_k;
+	strmap by_handle;               /* borrowed keys: node->handle */
+	u64map by_k;
 	uint64_t next;
 };
-
-static void k_key(char buf[24], uint64_t k)
-{
-	snprintf(buf, 24, "%" PRIu64, k);
-}
 
 drukfs_tree *drukfs_tree_new(void)
 {
@@ -43,26 +39,26 @@ drukfs_tree *drukfs_tree_new(void)
 	if (!t)
 		return NULL;
 	pthread_mutex_init(&t->lock, NULL);
+	t->by_handle = (strmap)STRMAP_INIT_BORROWED;
 	t->next = 1;
 	return t;
 }
 
 void drukfs_tree_free(drukfs_tree *t)
 {
-	const char *k;
+	uint64_t k;
 	void *v;
 
 	if (!t)
 		return;
-	for (size_t i = 0; strmap_next(&t->by_k, &i, &k, &v);) {
+	for (size_t i = 0; u64map_next(&t->by_k, &i, &k, &v);) {
 		tree_node *n = v;
 
-		free(n->handle);
 		drukfs_tree_item_unref(n->item);
 		drukfs_tree_item_unref(n->cur);
 		free(n);
 	}
-	strmap_clear(&t->by_k);
+	u64map_clear(&t->by_k);
 	strmap_clear(&t->by_handle);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
@@ -71,44 +67,37 @@ void drukfs_tree_free(drukfs_tree *t)
 /* A new node: a host node when `handle` is set, else an item node. */
 static tree_node *node_new(drukfs_tree *t, const char *handle)
 {
-	tree_node *n = calloc(1, sizeof(*n));
-	char key[24];
+	size_t hlen = handle ? strlen(handle) + 1 : 0;
+	tree_node *n = calloc(1, sizeof(*n) + hlen);
 
-	if (!n || (handle && !(n->handle = strdup(handle))))
-		goto fail;
+	if (!n)
+		return NULL;
 	n->k = t->next;
-	k_key(key, n->k);
-	if (strmap_put(&t->by_k, key, n, NULL) < 0)
+	if (handle)
+		n->handle = memcpy(n->name, handle, hlen);
+	if (u64map_put(&t->by_k, n->k, n) < 0)
 		goto fail;
-	if (handle && strmap_put(&t->by_handle, handle, n, NULL) < 0) {
-		strmap_del(&t->by_k, key);
+	if (handle && strmap_put(&t->by_handle, n->handle, n, NULL) < 0) {
+		u64map_del(&t->by_k, n->k);
 		goto fail;
 	}
 	t->next++;
 	return n;
 fail:
-	if (n)
-		free(n->handle);
 	free(n);
 	return NULL;
 }
 
 static tree_node *node_get(drukfs_tree *t, uint64_t k)
 {
-	char key[24];
-
-	k_key(key, k);
-	return strmap_get(&t->by_k, key);
+	return u64map_get(&t->by_k, k);
 }
 
 /* Drops node n (lock held): an item node stops being its owner's
  * current version. */
 static void node_drop(drukfs_tree *t, tree_node *n)
 {
-	char key[24];
-
-	k_key(key, n->k);
-	strmap_del(&t->by_k, key);
+	u64map_del(&t->by_k, n->k);
 	if (n->handle)
 		strmap_del(&t->by_handle, n->handle);
 	if (n->owner) {
@@ -120,7 +109,6 @@ static void node_drop(drukfs_tree *t, tree_node *n)
 			o->cur_node = 0;
 		}
 	}
-	free(n->handle);
 	drukfs_tree_item_unref(n->item);
 	drukfs_tree_item_unref(n->cur);
 	free(n);

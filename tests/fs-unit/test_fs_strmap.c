@@ -109,6 +109,41 @@ static void test_key_is_copied(void)
 	CU_ASSERT_PTR_NULL(strmap_get(&map, key));
 }
 
+/* A borrowed map keeps the caller's pointer: the key it compares is the
+ * caller's buffer, replacing takes the new pointer, and neither del nor
+ * clear frees it (the buffers here are on the stack: freeing one would
+ * abort under ASan, and valgrind would report it). */
+static void test_borrowed_keys(void)
+{
+	strmap b = STRMAP_INIT_BORROWED;
+	char k1[8] = "key", k2[8] = "key", k3[8] = "other";
+	const char *k;
+	void *v;
+	size_t pos = 0;
+
+	CU_ASSERT_EQUAL(strmap_put(&b, k1, V(0), NULL), 0);
+	CU_ASSERT_EQUAL(strmap_put(&b, k3, V(1), NULL), 0);
+	CU_ASSERT_PTR_EQUAL(strmap_get(&b, "key"), V(0));
+	/* Replacing under an equal key moves the map to the new pointer. */
+	CU_ASSERT_EQUAL(strmap_put(&b, k2, V(2), NULL), 0);
+	CU_ASSERT_EQUAL(b.used, 2);
+	k1[0] = 'X';
+	CU_ASSERT_PTR_EQUAL(strmap_get(&b, "key"), V(2));
+	while (strmap_next(&b, &pos, &k, &v))
+		CU_ASSERT(k == k2 || k == k3);
+	CU_ASSERT_PTR_EQUAL(strmap_del(&b, "other"), V(1));
+	CU_ASSERT_PTR_NULL(strmap_get(&b, "other"));
+	strmap_clear(&b);
+	CU_ASSERT_EQUAL(b.borrowed, 1);
+	CU_ASSERT_EQUAL(b.used, 0);
+	/* Still borrowed after clear, and usable. */
+	CU_ASSERT_EQUAL(strmap_put(&b, k3, V(3), NULL), 0);
+	CU_ASSERT_PTR_EQUAL(strmap_get(&b, "other"), V(3));
+	k3[0] = 'O';
+	CU_ASSERT_PTR_NULL(strmap_get(&b, "other"));
+	strmap_clear(&b);
+}
+
 static void test_replace_returns_old(void)
 {
 	void *old = NULL;
@@ -350,6 +385,7 @@ static const drukbox_test basic_tests[] = {
 	{ "empty map", test_empty_map },
 	{ "put, get, del", test_put_get_del },
 	{ "key is copied in", test_key_is_copied },
+	{ "borrowed keys are the caller's", test_borrowed_keys },
 	{ "replace returns the old value", test_replace_returns_old },
 	{ "NULL value is a live key", test_null_value },
 	{ NULL, NULL },
