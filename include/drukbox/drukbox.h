@@ -290,6 +290,37 @@ int drukbox_host_list_parse(drukbox_host_list **out, const char *json,
 			    size_t len);
 int drukbox_doctor_parse(drukbox_doctor **out, const char *json, size_t len);
 
+/* Takes one record of a host list as soon as it has been read: the host
+ * is the sink's from then on, whatever it returns.  0 to go on, or a
+ * negative DRUKBOX error (such as -DRUKBOX_ENOMEM) that stops the parse
+ * and becomes its result. */
+typedef int (*drukbox_host_sink)(void *ctx, drukbox_host *host);
+
+/* The list parser, fed the text in pieces of any size: each record goes
+ * to `sink` once the piece that completes it has been fed, so that
+ * neither the text nor the list is ever held whole (only the record
+ * being read; a text that is not an array is kept whole and judged at
+ * the end).  The result is byte for byte that of drukbox_host_list_parse
+ * on the whole text, and does not depend on where the pieces are cut.
+ *
+ *   new:  0 with *out, or -DRUKBOX_ENOMEM.
+ *   feed: 0, or the parse's error (-DRUKBOX_EPROTOCOL, -DRUKBOX_ENOMEM,
+ *         the sink's); after an error every call returns it again.
+ *   end:  the text is complete.  0 with *out (free with
+ *         drukbox_host_list_free): hosts NULL, count the records handed
+ *         to the sink, skipped and skipped_detail as for a parsed list;
+ *         or the error, *out NULL.
+ * On an error, records already handed to the sink stay the sink's: a
+ * caller building something from them throws it away. */
+typedef struct drukbox_list_reader drukbox_list_reader;
+
+int drukbox_list_reader_new(drukbox_list_reader **out, drukbox_host_sink sink,
+			    void *ctx);
+int drukbox_list_reader_feed(drukbox_list_reader *r, const char *data,
+			     size_t len);
+int drukbox_list_reader_end(drukbox_list_reader *r, drukbox_host_list **out);
+void drukbox_list_reader_free(drukbox_list_reader *r);
+
 /* ---- operations --------------------------------------------------------- */
 
 typedef enum drukbox_expiry {
@@ -358,6 +389,14 @@ int drukbox_host_get(drukbox_client *client, const char *id,
 /* GET /hosts: every host, newest first.  (`drukbox_host_list` names the
  * result type, hence the _get.) */
 int drukbox_host_list_get(drukbox_client *client, drukbox_host_list **out);
+
+/* GET /hosts, each record handed to `sink` as it comes off the wire
+ * (drukbox_list_reader): what a caller that keeps records its own way
+ * uses, so that the body and a second copy of the list never exist at
+ * once.  *out as from drukbox_list_reader_end.  On any error (the
+ * transfer's too), records already handed over stay the sink's. */
+int drukbox_host_list_each(drukbox_client *client, drukbox_host_sink sink,
+			   void *ctx, drukbox_host_list **out);
 
 /* POST /hosts/{id}/renew; expires_at NULL extends by the default lease. */
 int drukbox_host_renew(drukbox_client *client, const char *id,

@@ -26,6 +26,7 @@
 
 #include "error.h"
 #include "http.h"
+#include "record.h"
 #include "json.h"
 
 #define DEFAULT_TIMEOUT_S 300.0
@@ -361,11 +362,6 @@ static int parse_host(void *out, const char *json, size_t len)
 	return drukbox_host_parse(out, json, len);
 }
 
-static int parse_list(void *out, const char *json, size_t len)
-{
-	return drukbox_host_list_parse(out, json, len);
-}
-
 static int parse_doctor(void *out, const char *json, size_t len)
 {
 	return drukbox_doctor_parse(out, json, len);
@@ -422,8 +418,12 @@ static int create_send(drukbox_client *client, const char *body,
 	static const char *const segments[] = { "hosts" };
 	char key_header[300];
 	const char *headers[1] = { key_header };
-	drukbox_http_request req = { "POST", segments, 1, body, NULL, 0,
-				     false };
+	drukbox_http_request req = {
+		.method = "POST",
+		.segments = segments,
+		.segment_count = 1,
+		.body = body,
+	};
 
 	if (idempotency_key) {
 		snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s",
@@ -487,8 +487,11 @@ int drukbox_host_get(drukbox_client *client, const char *id,
 		     drukbox_host **out)
 {
 	const char *segments[] = { "hosts", id };
-	drukbox_http_request req = { "GET", segments, 2, NULL, NULL, 0,
-				     false };
+	drukbox_http_request req = {
+		.method = "GET",
+		.segments = segments,
+		.segment_count = 2,
+	};
 	int rc;
 
 	drukbox_error_clear();
@@ -499,21 +502,67 @@ int drukbox_host_get(drukbox_client *client, const char *id,
 	return rc ? rc : call_host(client, &req, out);
 }
 
-/* GET /hosts.  Records that do not parse are skipped and counted; a body
- * that is not a JSON array is -DRUKBOX_EPROTOCOL. */
-int drukbox_host_list_get(drukbox_client *client, drukbox_host_list **out)
+/* body_fn of GET /hosts: the list reader takes the bytes. */
+static int feed_list(void *ctx, const char *data, size_t len)
+{
+	return drukbox_list_reader_feed(ctx, data, len);
+}
+
+/* GET /hosts, read as it arrives.  Records that do not parse are skipped
+ * and counted; a body that is not a JSON array is -DRUKBOX_EPROTOCOL
+ * carrying the HTTP status. */
+int drukbox_host_list_each(drukbox_client *client, drukbox_host_sink sink,
+			   void *ctx, drukbox_host_list **out)
 {
 	static const char *const segments[] = { "hosts" };
-	drukbox_http_request req = { "GET", segments, 1, NULL, NULL, 0,
-				     false };
+	drukbox_http_request req = {
+		.method = "GET",
+		.segments = segments,
+		.segment_count = 1,
+		.body_fn = feed_list,
+	};
+	drukbox_http_response resp = { 0 };
+	drukbox_list_reader *r = NULL;
 	int rc;
 
 	drukbox_error_clear();
-	if (!out)
-		return drukbox_error_set(DRUKBOX_EINVAL, 0, "out is NULL");
+	if (!out || !sink)
+		return drukbox_error_set(DRUKBOX_EINVAL, 0,
+					 "out and sink are required");
 	*out = NULL;
 	rc = check_args(client, NULL, NULL);
-	return rc ? rc : call_parsed(client, &req, parse_list, out);
+	if (!rc)
+		rc = drukbox_list_reader_new(&r, sink, ctx);
+	if (rc)
+		return rc;
+	req.body_ctx = r;
+	rc = drukbox_http_send(client->http, &req, &resp);
+	if (!rc) {
+		rc = drukbox_list_reader_end(r, out);
+		if (rc)
+			drukbox_error_set_http_status((int)resp.status);
+	}
+	drukbox_http_response_free(&resp);
+	drukbox_list_reader_free(r);
+	return rc;
+}
+
+/* GET /hosts into a list: the records collected as they are read. */
+int drukbox_host_list_get(drukbox_client *client, drukbox_host_list **out)
+{
+	drukbox_host_array a = { NULL, 0, 0 };
+	int rc;
+
+	if (!out) {
+		drukbox_error_clear();
+		return drukbox_error_set(DRUKBOX_EINVAL, 0, "out is NULL");
+	}
+	rc = drukbox_host_list_each(client, drukbox_host_array_push, &a, out);
+	if (rc)
+		drukbox_host_array_free(&a);
+	else
+		drukbox_host_array_give(&a, *out);
+	return rc;
 }
 
 /* POST /hosts/{id}/renew with {"expires_at": ts}, or no body to extend by
@@ -522,8 +571,11 @@ int drukbox_host_renew(drukbox_client *client, const char *id,
 		       const char *expires_at, drukbox_host **out)
 {
 	const char *segments[] = { "hosts", id, "renew" };
-	drukbox_http_request req = { "POST", segments, 3, NULL, NULL, 0,
-				     false };
+	drukbox_http_request req = {
+		.method = "POST",
+		.segments = segments,
+		.segment_count = 3,
+	};
 	char *body = NULL;
 	int rc;
 
@@ -551,8 +603,11 @@ out:
 int drukbox_host_delete(drukbox_client *client, const char *id)
 {
 	const char *segments[] = { "hosts", id };
-	drukbox_http_request req = { "DELETE", segments, 2, NULL, NULL, 0,
-				     false };
+	drukbox_http_request req = {
+		.method = "DELETE",
+		.segments = segments,
+		.segment_count = 2,
+	};
 	int rc;
 
 	drukbox_error_clear();
@@ -564,8 +619,11 @@ int drukbox_host_delete(drukbox_client *client, const char *id)
 int drukbox_doctor_get(drukbox_client *client, drukbox_doctor **out)
 {
 	static const char *const segments[] = { "doctor" };
-	drukbox_http_request req = { "GET", segments, 1, NULL, NULL, 0,
-				     false };
+	drukbox_http_request req = {
+		.method = "GET",
+		.segments = segments,
+		.segment_count = 1,
+	};
 	int rc;
 
 	drukbox_error_clear();
@@ -580,7 +638,12 @@ int drukbox_doctor_get(drukbox_client *client, drukbox_doctor **out)
 int drukbox_healthz(drukbox_client *client)
 {
 	static const char *const segments[] = { "healthz" };
-	drukbox_http_request req = { "GET", segments, 1, NULL, NULL, 0, true };
+	drukbox_http_request req = {
+		.method = "GET",
+		.segments = segments,
+		.segment_count = 1,
+		.no_auth = true,
+	};
 	int rc;
 
 	drukbox_error_clear();
@@ -595,8 +658,11 @@ int drukbox_proxy_create(drukbox_client *client, const char *name,
 			 size_t header_count)
 {
 	static const char *const segments[] = { "http-proxies" };
-	drukbox_http_request req = { "POST", segments, 1, NULL, NULL, 0,
-				     false };
+	drukbox_http_request req = {
+		.method = "POST",
+		.segments = segments,
+		.segment_count = 1,
+	};
 	char *body = NULL;
 	int rc;
 
@@ -618,8 +684,11 @@ out:
 int drukbox_proxy_delete(drukbox_client *client, const char *name)
 {
 	const char *segments[] = { "http-proxies", name };
-	drukbox_http_request req = { "DELETE", segments, 2, NULL, NULL, 0,
-				     false };
+	drukbox_http_request req = {
+		.method = "DELETE",
+		.segments = segments,
+		.segment_count = 2,
+	};
 	int rc;
 
 	drukbox_error_clear();
@@ -632,8 +701,11 @@ static int proxy_link(drukbox_client *client, const char *method,
 		      const char *name, const char *host_id)
 {
 	const char *segments[] = { "http-proxies", name, "hosts", host_id };
-	drukbox_http_request req = { method, segments, 4, NULL, NULL, 0,
-				     false };
+	drukbox_http_request req = {
+		.method = method,
+		.segments = segments,
+		.segment_count = 4,
+	};
 	bool attach = strcmp(method, "POST") == 0;
 	int rc;
 

@@ -455,44 +455,18 @@ static void note_skipped(drukbox_host_list *list, const char *id,
 	list->skipped_detail = n;
 }
 
-/* Appends host to list, growing the array by half.  0 or -DRUKBOX_ENOMEM
- * (host is then still the caller's). */
-static int list_push(drukbox_host_list *list, size_t *cap,
-		     drukbox_host *host)
-{
-	drukbox_host **hosts;
-	size_t n;
+/* Where the records of a list go: the sink, with the list counting
+ * them and keeping what was skipped. */
+typedef struct list_out {
+	drukbox_host_list *list;
+	drukbox_host_sink sink;
+	void *ctx;
+} list_out;
 
-	if (list->count == *cap) {
-		n = *cap < 16 ? 16 : *cap + *cap / 2;
-		hosts = realloc(list->hosts, n * sizeof(*hosts));
-		if (!hosts)
-			return drukbox_error_nomem();
-		list->hosts = hosts;
-		*cap = n;
-	}
-	list->hosts[list->count++] = host;
-	return 0;
-}
-
-/* Gives back the array's unused tail; the list stays as it is when that
- * fails, so this cannot fail. */
-static void list_trim(drukbox_host_list *list)
-{
-	drukbox_host **hosts;
-
-	if (!list->count)
-		return;
-	hosts = realloc(list->hosts, list->count * sizeof(*hosts));
-	if (hosts)
-		list->hosts = hosts;
-}
-
-/* Reads record number `index` at the reader into the list: kept, or
- * counted as skipped.  0 or -DRUKBOX_ENOMEM; a document error is left in
- * the reader. */
-static int list_read_one(parser *p, drukbox_host_list *list, size_t *cap,
-			 size_t index)
+/* Reads record number `index` at the reader: handed to the sink, or
+ * counted as skipped.  0, -DRUKBOX_ENOMEM or the sink's error; a
+ * document error is left in the reader. */
+static int list_read_one(parser *p, list_out *o, size_t index)
 {
 	const slot *id = &p->slots[DRUKBOX_HOST_ID];
 	drukbox_host *host = NULL;
@@ -501,7 +475,7 @@ static int list_read_one(parser *p, drukbox_host_list *list, size_t *cap,
 
 	if (jscan_peek(&p->js) != JSCAN_OBJECT) {
 		if (jscan_skip(&p->js))
-			note_skipped(list, NULL, index,
+			note_skipped(o->list, NULL, index,
 				     "host record is not a JSON object");
 		return 0;
 	}
@@ -510,55 +484,317 @@ static int list_read_one(parser *p, drukbox_host_list *list, size_t *cap,
 		return rc;
 	record_problem(p, why, sizeof(why));
 	if (why[0]) {
-		note_skipped(list, id->kind == SLOT_STRING ? slot_text(p, id)
-							   : NULL,
+		note_skipped(o->list, id->kind == SLOT_STRING ? slot_text(p, id)
+							      : NULL,
 			     index, why);
 		return 0;
 	}
 	rc = record_build(p, &host);
-	if (!rc)
-		rc = list_push(list, cap, host);
-	if (rc)
-		drukbox_host_free(host);
+	if (!rc) {
+		rc = o->sink(o->ctx, host);
+		o->list->count++;
+	}
 	return rc;
 }
 
-/* Fills the list at ctx from the array at the reader.  0 or
- * -DRUKBOX_ENOMEM; a document error is left in the reader. */
-static int list_read(parser *p, void *ctx)
-{
-	size_t count = 0, cap = 0;
-	int rc = 0;
+/* ---- the list, read as it arrives ------------------------------------------ */
 
-	if (!jscan_enter(&p->js, '['))
-		return 0;
-	while (!rc && jscan_element(&p->js, &count))
-		rc = list_read_one(p, ctx, &cap, count - 1);
-	return rc;
+/*
+ * The reader keeps one jscan over a window of the text: the bytes not
+ * read yet, in `buf`, or while `buf` is empty the piece being fed itself
+ * (so a text fed whole is never copied).  Either way the window starts
+ * at jscan's position.  jscan needs a whole value in
+ * front of it, so a light lexical pass over every byte (strings and
+ * escapes, bracket depth) marks the boundaries between elements of the
+ * top-level array: a ',' at depth 1 and the ']' that closes it.  An
+ * element is read only once a boundary follows it; jscan then sees
+ * exactly the bytes it would see in the whole text, so results and error
+ * offsets are the same.  On malformed text the lexical depth can be
+ * wrong, but only after the point where jscan stops at the error, and
+ * the end of the text always reads whatever is left.
+ */
+enum reader_mode { MODE_START, MODE_ARRAY, MODE_OTHER };
+
+struct drukbox_list_reader {
+	parser p;               /* set up once the text is known an array */
+	list_out out;
+	enum reader_mode mode;
+	drukbox_buf buf;        /* the text from byte buf_base on */
+	size_t buf_base;
+	size_t fed;             /* bytes fed so far */
+	size_t scanned;         /* bytes the lexical pass has seen */
+	int lex_depth;
+	bool in_string, escaped;
+	size_t bound;           /* 1 + offset of the last boundary, or 0 */
+	bool entered, closed;
+	size_t count;           /* elements begun (jscan_element) */
+	int rc;                 /* sticky */
+};
+
+/* The lexical pass over text[from..len) of a window starting at `base`. */
+static void lex(drukbox_list_reader *r, const char *text, size_t len,
+		size_t base)
+{
+	for (size_t i = r->scanned - base; i < len; i++) {
+		char c = text[i];
+
+		if (r->mode == MODE_START) {
+			if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+				continue;
+			r->mode = c == '[' ? MODE_ARRAY : MODE_OTHER;
+		}
+		if (r->mode != MODE_ARRAY)
+			break;
+		if (r->in_string) {
+			if (r->escaped)
+				r->escaped = false;
+			else if (c == '\\')
+				r->escaped = true;
+			else if (c == '"')
+				r->in_string = false;
+			continue;
+		}
+		if (c == '"')
+			r->in_string = true;
+		else if (c == '[' || c == '{')
+			r->lex_depth++;
+		else if ((c == ']' || c == '}') && --r->lex_depth == 0)
+			r->bound = base + i + 1;
+		else if (c == ',' && r->lex_depth == 1)
+			r->bound = base + i + 1;
+	}
+	r->scanned = base + len;
+}
+
+/* Whether the reader may take its next step without running off the
+ * end of what has arrived: the next byte is there, and when an element
+ * starts (the first, or after a ','), a boundary follows it. */
+static bool element_ready(const drukbox_list_reader *r)
+{
+	const jscan *js = &r->p.js;
+	const unsigned char *q = js->p;
+
+	while (q < js->end && (*q == ' ' || *q == '\n' || *q == '\r' ||
+			       *q == '\t'))
+		q++;
+	if (q >= js->end)
+		return false;
+	if (*q == ']' || (r->count > 0 && *q != ','))
+		return true; /* the end, or an error jscan finds right here */
+	return r->bound > js->base + (size_t)(q - js->start) + 1;
+}
+
+/* Reads every element that is complete (all: every one there is, the
+ * text being complete).  Errors go to r->rc or stay in the reader. */
+static void read_elements(drukbox_list_reader *r, bool all)
+{
+	parser *p = &r->p;
+
+	if (!r->entered) {
+		if (!jscan_enter(&p->js, '['))
+			return;
+		r->entered = true;
+	}
+	while (!r->rc && !r->closed && !p->js.error &&
+	       (all || element_ready(r))) {
+		if (!jscan_element(&p->js, &r->count))
+			r->closed = true;
+		else
+			r->rc = list_read_one(p, &r->out, r->count - 1);
+	}
+}
+
+/* Keeps text[keep..len) of the window (at `base`) in buf for the next
+ * piece.  0, or the buffer's error (-DRUKBOX_ENOMEM, or -DRUKBOX_EPROTOCOL
+ * for one element larger than a response may be). */
+static int keep_rest(drukbox_list_reader *r, const char *text, size_t len,
+		     size_t base, size_t keep)
+{
+	size_t n = len - keep;
+
+	if (text == r->buf.data) {
+		memmove(r->buf.data, text + keep, n);
+		r->buf.len = n;
+		if (r->buf.data)
+			r->buf.data[n] = '\0';
+	} else if (n) {
+		int rc = drukbox_buf_append(&r->buf, text + keep, n);
+
+		if (rc < 0)
+			return rc;
+	}
+	r->buf_base = base + keep;
+	return 0;
+}
+
+int drukbox_list_reader_new(drukbox_list_reader **out, drukbox_host_sink sink,
+			    void *ctx)
+{
+	drukbox_list_reader *r;
+
+	drukbox_error_clear();
+	if (!out || !sink)
+		return drukbox_error_set(DRUKBOX_EINVAL, 0,
+					 "out and sink are required");
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r || !(r->out.list = calloc(1, sizeof(*r->out.list)))) {
+		free(r);
+		return drukbox_error_nomem();
+	}
+	r->out.sink = sink;
+	r->out.ctx = ctx;
+	drukbox_buf_init(&r->buf, DRUKBOX_RESPONSE_MAX, "host list");
+	*out = r;
+	return 0;
+}
+
+int drukbox_list_reader_feed(drukbox_list_reader *r, const char *data,
+			     size_t len)
+{
+	const char *text;
+	size_t n, base, keep;
+
+	if (r->rc || !len)
+		return r->rc;
+	if (r->buf.len) {
+		if ((r->rc = drukbox_buf_append(&r->buf, data, len)) < 0)
+			return r->rc;
+		text = r->buf.data;
+		n = r->buf.len;
+		base = r->buf_base;
+	} else {
+		text = data;
+		n = len;
+		base = r->fed;
+	}
+	r->fed += len;
+	lex(r, text, n, base);
+	keep = 0; /* before the text is known an array, all of it is kept */
+	if (r->mode == MODE_ARRAY) {
+		if (!r->p.what) /* the first '[': the window starts at byte 0 */
+			parser_init(&r->p, text, n, "host list");
+		else
+			jscan_resume(&r->p.js, text, n, base);
+		read_elements(r, false);
+		/* jscan stops at the first error, so it is the whole text's. */
+		if (!r->rc && r->p.js.error)
+			r->rc = parser_finish(&r->p);
+		if (r->rc)
+			return r->rc;
+		keep = jscan_offset(&r->p.js) - base;
+	}
+	r->rc = keep_rest(r, text, n, base, keep);
+	if (!r->rc && r->mode == MODE_ARRAY)
+		jscan_resume(&r->p.js, r->buf.data ? r->buf.data : "",
+			     r->buf.len, r->buf_base);
+	return r->rc;
+}
+
+int drukbox_list_reader_end(drukbox_list_reader *r, drukbox_host_list **out)
+{
+	int rc = r->rc;
+
+	*out = NULL;
+	if (!rc && r->mode != MODE_ARRAY) {
+		/* Not an array (or nothing): judged whole, as it came. */
+		rc = parse_text(drukbox_buf_cstr(&r->buf), r->buf.len,
+				"host list", JSCAN_ARRAY, NULL, NULL, NULL);
+	} else if (!rc) {
+		jscan_resume(&r->p.js, drukbox_buf_cstr(&r->buf), r->buf.len,
+			     r->buf_base);
+		read_elements(r, true);
+		rc = r->rc ? r->rc : parser_finish(&r->p);
+	}
+	if (rc) {
+		r->rc = rc;
+		return rc;
+	}
+	*out = r->out.list;
+	r->out.list = NULL;
+	return 0;
+}
+
+void drukbox_list_reader_free(drukbox_list_reader *r)
+{
+	if (!r)
+		return;
+	if (r->p.what)
+		parser_free(&r->p);
+	drukbox_buf_free(&r->buf);
+	drukbox_host_list_free(r->out.list);
+	free(r);
+}
+
+/* ---- the list, whole --------------------------------------------------------- */
+
+int drukbox_host_array_push(void *ctx, drukbox_host *host)
+{
+	drukbox_host_array *a = ctx;
+
+	if (a->count == a->cap) {
+		size_t n = a->cap < 16 ? 16 : a->cap + a->cap / 2;
+		drukbox_host **hosts = realloc(a->hosts, n * sizeof(*hosts));
+
+		if (!hosts) {
+			drukbox_host_free(host);
+			return drukbox_error_nomem();
+		}
+		a->hosts = hosts;
+		a->cap = n;
+	}
+	a->hosts[a->count++] = host;
+	return 0;
+}
+
+void drukbox_host_array_give(drukbox_host_array *a, drukbox_host_list *list)
+{
+	drukbox_host **hosts = NULL;
+
+	if (a->count)
+		hosts = realloc(a->hosts, a->count * sizeof(*hosts));
+	if (!hosts && a->count)
+		hosts = a->hosts;
+	else if (!a->count)
+		free(a->hosts);
+	list->hosts = hosts;
+	*a = (drukbox_host_array){ NULL, 0, 0 };
+}
+
+void drukbox_host_array_free(drukbox_host_array *a)
+{
+	for (size_t i = 0; i < a->count; i++)
+		drukbox_host_free(a->hosts[i]);
+	free(a->hosts);
+	*a = (drukbox_host_array){ NULL, 0, 0 };
 }
 
 /* -DRUKBOX_EPROTOCOL when the document is not an array, -DRUKBOX_ENOMEM.
- * Records that do not parse are counted in skipped, not errors. */
+ * Records that do not parse are counted in skipped, not errors.  The
+ * reader is fed the whole text at once, so it reads it in place. */
 int drukbox_host_list_parse(drukbox_host_list **out, const char *json,
 			    size_t len)
 {
-	drukbox_host_list *list;
+	drukbox_host_array a = { NULL, 0, 0 };
+	drukbox_list_reader *r = NULL;
 	int rc;
 
 	drukbox_error_clear();
 	if (!out)
 		return drukbox_error_set(DRUKBOX_EINVAL, 0, "out is NULL");
 	*out = NULL;
-	list = calloc(1, sizeof(*list));
-	if (!list)
-		return drukbox_error_nomem();
-	rc = parse_text(json, len, "host list", JSCAN_ARRAY, list_read, NULL,
-			list);
-	if (rc) {
-		drukbox_host_list_free(list);
-		return rc;
-	}
-	list_trim(list);
-	*out = list;
-	return 0;
+	if (!json)
+		return drukbox_error_set(DRUKBOX_EPROTOCOL, 0,
+					 "host list: no usable JSON body");
+	rc = drukbox_list_reader_new(&r, drukbox_host_array_push, &a);
+	if (!rc)
+		rc = drukbox_list_reader_feed(r, json, len);
+	if (!rc)
+		rc = drukbox_list_reader_end(r, out);
+	drukbox_list_reader_free(r);
+	if (rc)
+		drukbox_host_array_free(&a);
+	else
+		drukbox_host_array_give(&a, *out);
+	return rc;
 }

@@ -57,9 +57,12 @@ struct drukbox_http {
 /* What one transfer needs in curl's callbacks. */
 typedef struct transfer {
 	drukbox_http_response *resp;
+	const drukbox_http_request *req;
 	CURL *curl;
-	bool sized;            /* the body buffer was sized from the headers */
-	int write_rc;          /* the buffer's error when it refused data */
+	bool started;          /* the first bytes of the body have come */
+	bool streamed;         /* ... and go to req->body_fn */
+	size_t received;       /* body bytes, kept or streamed */
+	int write_rc;          /* the buffer's or body_fn's error */
 } transfer;
 
 /* ---- global ------------------------------------------------------------- */
@@ -320,7 +323,6 @@ static int size_body(transfer *t)
 {
 	curl_off_t len = -1;
 
-	t->sized = true;
 	if (curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
 			      &len) != CURLE_OK ||
 	    len <= 0 || (uint64_t)len > DRUKBOX_RESPONSE_MAX)
@@ -328,16 +330,31 @@ static int size_body(transfer *t)
 	return drukbox_buf_reserve(&t->resp->body, (size_t)len);
 }
 
+/* Before the first bytes of a body: whether they go to the request's
+ * body_fn (a 2xx, when it has one) or into the response, sized. */
+static int start_body(transfer *t)
+{
+	long status = 0;
+
+	t->started = true;
+	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+	t->streamed = t->req->body_fn && status >= 200 && status <= 299;
+	return t->streamed ? 0 : size_body(t);
+}
+
 /* curl's write callback: appends to the response body, refusing (and so
- * failing the transfer) past the cap. */
+ * failing the transfer) past the cap, or hands the bytes to body_fn. */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
 	transfer *t = ctx;
 	size_t n = size * nmemb;
 
-	t->write_rc = t->sized ? 0 : size_body(t);
+	t->write_rc = t->started ? 0 : start_body(t);
 	if (!t->write_rc)
-		t->write_rc = drukbox_buf_append(&t->resp->body, data, n);
+		t->write_rc = t->streamed
+			? t->req->body_fn(t->req->body_ctx, data, n)
+			: drukbox_buf_append(&t->resp->body, data, n);
+	t->received += t->write_rc ? 0 : n;
 	return t->write_rc ? 0 : n;
 }
 
@@ -484,7 +501,7 @@ static long long now_ms(void)
  * never a body. */
 static void debug_line(const drukbox_http *http, const drukbox_http_request *req,
 		       const char *path, const drukbox_http_response *resp,
-		       CURLcode cc, long long ms)
+		       size_t received, CURLcode cc, long long ms)
 {
 	char line[512];
 
@@ -492,7 +509,7 @@ static void debug_line(const drukbox_http *http, const drukbox_http_request *req
 		return;
 	if (cc == CURLE_OK || cc == CURLE_WRITE_ERROR)
 		snprintf(line, sizeof(line), "%s %s -> %ld (%lld ms, %zu bytes)",
-			 req->method, path, resp->status, ms, resp->body.len);
+			 req->method, path, resp->status, ms, received);
 	else
 		snprintf(line, sizeof(line), "%s %s -> %s: %s (%lld ms)",
 			 req->method, path,
@@ -510,7 +527,7 @@ static int perform(drukbox_http *http, CURL *curl,
 	CURLcode cc = curl_easy_perform(curl);
 
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	debug_line(http, req, path, resp, cc, now_ms() - start);
+	debug_line(http, req, path, resp, t->received, cc, now_ms() - start);
 	if (cc == CURLE_WRITE_ERROR && t->write_rc) {
 		drukbox_error_set_http_status((int)resp->status);
 		return t->write_rc;
@@ -528,7 +545,7 @@ static int send_on(drukbox_http *http, CURL *curl,
 {
 	struct curl_slist *headers = NULL;
 	drukbox_buf path, url;
-	transfer t = { .resp = resp, .curl = curl, .write_rc = 0 };
+	transfer t = { .resp = resp, .req = req, .curl = curl };
 	CURLcode cc;
 	int rc;
 

@@ -37,6 +37,12 @@ typedef struct drukbox_http_request {
 	const char *const *headers;  /* extra "Name: value" lines, or NULL */
 	size_t header_count;
 	bool no_auth;                /* leave out Authorization (healthz) */
+	/* When set, a 2xx body goes to body_fn as it arrives instead of into
+	 * resp->body (the body of any other status is still kept, for its
+	 * detail).  body_fn returns 0, or a negative DRUKBOX error that
+	 * fails the transfer and becomes drukbox_http_send's result. */
+	int (*body_fn)(void *ctx, const char *data, size_t len);
+	void *body_ctx;
 } drukbox_http_request;
 
 typedef struct drukbox_http_response {

@@ -23,7 +23,7 @@ static bool fail(jscan *js, const char *why)
 {
 	if (!js->error) {
 		js->error = why;
-		js->error_at = (size_t)(js->p - js->start);
+		js->error_at = jscan_offset(js);
 		js->cut_short = js->p >= js->end;
 	}
 	return false;
@@ -36,6 +36,19 @@ void jscan_init(jscan *js, const char *text, size_t len)
 	js->start = (const unsigned char *)text;
 	js->p = js->start;
 	js->end = js->start + len;
+}
+
+void jscan_resume(jscan *js, const char *text, size_t len, size_t at)
+{
+	js->start = (const unsigned char *)text;
+	js->p = js->start;
+	js->end = js->start + len;
+	js->base = at;
+}
+
+size_t jscan_offset(const jscan *js)
+{
+	return js->base + (size_t)(js->p - js->start);
 }
 
 static void skip_space(jscan *js)

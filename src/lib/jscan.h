@@ -41,9 +41,11 @@ typedef struct jscan {
 	const unsigned char *p;     /* next byte to read */
 	const unsigned char *start; /* the document */
 	const unsigned char *end;
+	size_t base;                /* offset of start in the whole text */
 	int depth;                  /* containers open around p */
 	const char *error;          /* why the text is not JSON; NULL while it is */
-	size_t error_at;            /* byte offset of the error */
+	size_t error_at;            /* byte offset of the error in the
+				       whole text */
 	bool too_deep;              /* the error is the nesting limit */
 	bool cut_short;             /* the error is the end of the text */
 } jscan;
@@ -77,6 +79,16 @@ typedef struct jscan_num {
 
 /* Starts reading text[0..len).  Cannot fail. */
 void jscan_init(jscan *js, const char *text, size_t len);
+
+/* Moves the reader onto another copy of its text, for a caller that
+ * receives the text in pieces and drops what was read: text[0..len) is
+ * the whole text from the reader's position on, that position being byte
+ * `at` of the whole text.  Depth and error state are kept.  Cannot
+ * fail. */
+void jscan_resume(jscan *js, const char *text, size_t len, size_t at);
+
+/* The reader's position in the whole text. */
+size_t jscan_offset(const jscan *js);
 
 /* Skips white space and tells what the next value is; JSCAN_INVALID (and
  * the error set) when the next byte cannot start one. */

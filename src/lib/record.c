@@ -221,12 +221,13 @@ bool drukbox_host_equal(const drukbox_host *a, const drukbox_host *b)
 	return same_string(a->extra, b->extra);
 }
 
-/* Accepts NULL; frees every host in the list. */
+/* Accepts NULL; frees every host in the list (none when hosts is NULL:
+ * a list whose records went to a sink). */
 void drukbox_host_list_free(drukbox_host_list *list)
 {
 	if (!list)
 		return;
-	for (size_t i = 0; i < list->count; i++)
+	for (size_t i = 0; list->hosts && i < list->count; i++)
 		drukbox_host_free(list->hosts[i]);
 	free(list->hosts);
 	free(list->skipped_detail);

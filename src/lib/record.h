@@ -45,4 +45,22 @@ bool drukbox_record_shows(const drukbox_host *host, drukbox_host_key k);
  * -DRUKBOX_ENOMEM. */
 int drukbox_record_pack(drukbox_host **out, const drukbox_host *tmpl);
 
+/* A growing array of hosts: what drukbox_host_list_parse() and
+ * drukbox_host_list_get() give their list reader as its sink. */
+typedef struct drukbox_host_array {
+	drukbox_host **hosts;
+	size_t count, cap;
+} drukbox_host_array;
+
+/* drukbox_host_sink: appends host (ctx is the array).  0, or
+ * -DRUKBOX_ENOMEM with host freed. */
+int drukbox_host_array_push(void *ctx, drukbox_host *host);
+
+/* Moves the hosts into `list` (whose count the reader already set), the
+ * array's unused tail given back.  Cannot fail. */
+void drukbox_host_array_give(drukbox_host_array *a, drukbox_host_list *list);
+
+/* Frees the hosts still in the array.  Accepts an empty one. */
+void drukbox_host_array_free(drukbox_host_array *a);
+
 #endif

@@ -849,6 +849,98 @@ static void test_dropped_connection(void)
 	drukbox_client_free(c);
 }
 
+/* ---- GET /hosts read as it arrives (drukbox_host_list_each) ---------------- */
+
+typedef struct each_log {
+	size_t got, fail_at;
+	char *ids[64];
+} each_log;
+
+static int each_sink(void *ctx, drukbox_host *host)
+{
+	each_log *l = ctx;
+
+	if (l->got < 64)
+		l->ids[l->got] = strdup(host->id);
+	l->got++;
+	drukbox_host_free(host);
+	return l->got == l->fail_at ? -DRUKBOX_ECONFLICT : 0;
+}
+
+static void each_log_free(each_log *l)
+{
+	for (size_t i = 0; i < 64; i++)
+		free(l->ids[i]);
+}
+
+/* Seeds 40 active hosts (a body of about 25 kB). */
+static void seed_forty(void)
+{
+	char *ids[40] = { NULL };
+
+	CU_ASSERT_EQUAL_FATAL(local_seed(&srv, 40, "active", ids, 40), 40);
+	for (size_t i = 0; i < 40; i++)
+		free(ids[i]);
+}
+
+/* The sink gets every record, in the list's order; *out counts them and
+ * holds no hosts. */
+static void test_list_each(void)
+{
+	drukbox_client *c = client_ok();
+	drukbox_host_list *list = NULL, *whole = NULL;
+	each_log l = { 0 };
+
+	begin();
+	seed_forty();
+	CU_ASSERT_EQUAL(drukbox_host_list_get(c, &whole), 0);
+	CU_ASSERT_EQUAL(drukbox_host_list_each(c, each_sink, &l, &list), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(list);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(whole);
+	CU_ASSERT_EQUAL(l.got, 40);
+	CU_ASSERT_EQUAL(list->count, 40);
+	CU_ASSERT_PTR_NULL(list->hosts);
+	CU_ASSERT_EQUAL_FATAL(whole->count, 40);
+	for (size_t i = 0; i < 40; i++)
+		CU_ASSERT_STRING_EQUAL(l.ids[i], whole->hosts[i]->id);
+	drukbox_host_list_free(list);
+	CU_ASSERT_EQUAL(drukbox_host_list_each(c, NULL, &l, &list),
+			-DRUKBOX_EINVAL);
+	CU_ASSERT_EQUAL(drukbox_host_list_each(NULL, each_sink, &l, &list),
+			-DRUKBOX_EINVAL);
+	CU_ASSERT_PTR_NULL(list);
+	drukbox_host_list_free(whole);
+	each_log_free(&l);
+	drukbox_client_free(c);
+}
+
+/* Records reach the sink while the body is still coming: a body cut
+ * short fails the call, after the records before the cut were handed
+ * over; and a sink's error ends the transfer with it. */
+static void test_list_each_streams(void)
+{
+	drukbox_client *c = client_ok();
+	drukbox_host_list *list = NULL;
+	each_log l = { 0 }, stop = { .fail_at = 3 };
+
+	begin();
+	seed_forty();
+	CU_ASSERT_EQUAL(local_fault(&srv, "{\"route\": \"GET /hosts\", "
+					  "\"kind\": \"short\"}"), 0);
+	expect_error(drukbox_host_list_each(c, each_sink, &l, &list),
+		     DRUKBOX_ETRANSPORT, 0, NULL);
+	CU_ASSERT_PTR_NULL(list);
+	CU_ASSERT(l.got > 0);
+	CU_ASSERT(l.got < 40);
+	CU_ASSERT_EQUAL(drukbox_host_list_each(c, each_sink, &stop, &list),
+			-DRUKBOX_ECONFLICT);
+	CU_ASSERT_EQUAL(stop.got, 3);
+	CU_ASSERT_PTR_NULL(list);
+	each_log_free(&l);
+	each_log_free(&stop);
+	drukbox_client_free(c);
+}
+
 /* ---- a server that lies about Content-Length ------------------------------ */
 
 /* Answers one connection with a canned response, byte for byte, then
@@ -1435,6 +1527,8 @@ static const drukbox_test wire_tests[] = {
 static const drukbox_test transport_tests[] = {
 	{ "200 that is not JSON", test_200_not_json },
 	{ "truncated body", test_truncated_body },
+	{ "list read as it arrives", test_list_each },
+	{ "list: records before a cut, sink errors", test_list_each_streams },
 	{ "short body", test_short_body },
 	{ "Content-Length that lies", test_content_length_lies },
 	{ "dropped connection", test_dropped_connection },

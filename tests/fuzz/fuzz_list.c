@@ -8,6 +8,9 @@
  * parses with drukbox_host_parse() exactly when the list kept it, and to
  * the same record.  A list that parsed leaves no error behind, and was
  * RFC 8259 JSON.  (fuzz_list_diff compares with the old json-c parser.)
+ * And drukbox_list_reader fed the input in pieces gives the same result
+ * as the whole parse: piece sizes from the input's own bytes (so the
+ * fuzzer steers the cuts), and one byte at a time for short inputs.
  */
 #include "fuzz.h"
 #include "records.h"
@@ -16,6 +19,7 @@
 #include <string.h>
 
 #include "json_rfc.h"
+#include "pieces.h"
 
 /* Skipped records whose reason the list keeps. */
 #define SKIPPED_NOTED 8
@@ -84,12 +88,28 @@ static void check_skipped_detail(const drukbox_host_list *list)
 	FUZZ_CHECK(lines == want);
 }
 
+/* The reader in pieces agrees with the whole parse (pieces.h). */
+static void check_pieces(const uint8_t *data, size_t size)
+{
+	size_t sizes[4];
+	const char *why = NULL;
+
+	for (size_t i = 0; i < 4; i++)
+		sizes[i] = 1 + (size > i ? data[size - 1 - i] % 24 : i);
+	FUZZ_CHECK(pieces_check((const char *)data, size, sizes, 4, &why) != 0);
+	if (size <= 2048)
+		FUZZ_CHECK(pieces_check((const char *)data, size, NULL, 0,
+					&why) != 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static drukbox_host_list sentinel; /* a failed parse must reset *out */
 	drukbox_host_list *list = &sentinel;
-	int rc = drukbox_host_list_parse(&list, (const char *)data, size);
+	int rc;
 
+	check_pieces(data, size);
+	rc = drukbox_host_list_parse(&list, (const char *)data, size);
 	if (rc) {
 		fuzz_check_failure(rc, list);
 		return 0;

@@ -24,6 +24,7 @@
 
 #include "cunit_main.h"
 #include "diffcheck.h"
+#include "pieces.h"
 
 #define LISTS 4000
 
@@ -301,6 +302,21 @@ static void tally(const text *t, size_t *kept, size_t *skipped)
 	drukbox_host_list_free(l);
 }
 
+/* The list reader, fed t in pieces of 1-40 bytes (from a generator of
+ * its own, so the lists stay the same), agrees with the whole parse. */
+static void expect_pieces(const text *t, uint32_t seed)
+{
+	size_t sizes[8];
+	const char *why = NULL;
+
+	for (int k = 0; k < 8; k++) {
+		seed = seed * 1103515245u + 12345u;
+		sizes[k] = 1 + (seed >> 16) % 40;
+	}
+	CU_ASSERT_EQUAL(pieces_check(t->s, t->len, sizes, 8, &why), 1);
+	expect_agree("the reader in pieces", why, t);
+}
+
 static void test_generated_lists(void)
 {
 	text t = { 0 };
@@ -315,6 +331,7 @@ static void test_generated_lists(void)
 		}
 		expect_agree("list", diff_list(t.s, t.len), &t);
 		expect_agree("host", diff_host(t.s, t.len), &t);
+		expect_pieces(&t, (uint32_t)i);
 		tally(&t, &kept, &skipped);
 	}
 	printf("%zu damaged, %zu records kept, %zu skipped\n", damaged, kept,

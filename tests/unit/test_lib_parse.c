@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cunit_main.h"
+#include "pieces.h"
 
 #define FULL_RECORD                                                        \
 	"{\"id\": \"0190a0b0-0000-7000-8000-000000000001\","                 \
@@ -917,6 +918,190 @@ static void test_host_equal(void)
 	drukbox_host_free(same);
 }
 
+
+/* ---- the list reader (drukbox_list_reader) ------------------------------------ */
+
+/* Texts where a cut could go wrong: escapes and brackets inside strings,
+ * nesting, white space everywhere, scalars and skipped records, errors in
+ * an element, between elements and after the array, and texts that are
+ * not arrays at all. */
+static const char *const reader_texts[] = {
+	"[]",
+	" \n[ ]\t",
+	"[{\"id\": \"a\"}]",
+	"[{\"id\": \"a\", \"name\": \"x,]}\\\"[{\"}, {\"id\": \"b\"}]",
+	"[{\"id\": \"a\\\\\"}, {\"id\": \"\\\\\\\"b\"}]",
+	"[{\"id\": \"a\\\"],\"}, {\"id\": \"b\\\"]}],\"}]",
+	"[{\"id\": \"a\", \"x\": [1, [2, {\"y\": \"]\"}], 3]}, 7, \"s,]\", null,"
+	" true, {\"id\": 5}, {\"id\": \"c\", \"disk_gb\": 1.5}]",
+	"[{\"id\": \"\\u00e9\\ud83d\\ude00\"}, {\"id\": \"z\"}]  ",
+	"[{\"id\": \"a\"} {\"id\": \"b\"}]",
+	"[{\"id\": \"a\"},]",
+	"[,{\"id\": \"a\"}]",
+	"[{\"id\": \"a\"}, {\"id\": \"b\"]",
+	"[{\"id\": \"a\"}, {\"id\": \"b\"}",
+	"[{\"id\": \"a\"}, {\"id\": \"b\"}] x",
+	"[{\"id\": \"a\"}]]",
+	"[1x, 2]",
+	"[tru, 1]",
+	"[\"unterminated, {\"id\": \"a\"}]",
+	"[{\"id\": \"a\x01\"}]",
+	"[{\"id\": \"\xc3\"}]",
+	"{\"hosts\": [{\"id\": \"a\"}]}",
+	"\"[\"",
+	"",
+	"   ",
+	"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+	"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+};
+
+/* Every text, cut in two at every byte, and fed a byte at a time, gives
+ * what the whole parse gives (pieces.h compares records, counts, skipped
+ * detail and error detail). */
+static void test_reader_every_cut(void)
+{
+	size_t bad = 0, runs = 0;
+
+	for (size_t i = 0; i < sizeof(reader_texts) / sizeof(*reader_texts);
+	     i++) {
+		const char *t = reader_texts[i], *why = NULL;
+		size_t len = strlen(t);
+
+		for (size_t cut = 0; cut <= len; cut++) {
+			size_t sizes[2] = { cut ? cut : len + 1, len + 1 };
+
+			runs++;
+			if (pieces_check(t, len, sizes, 2, &why) != 1) {
+				bad++;
+				fprintf(stderr, "cut at %zu of %s: %s\n", cut,
+					t, why);
+			}
+		}
+		if (pieces_check(t, len, NULL, 0, &why) != 1) {
+			bad++;
+			fprintf(stderr, "bytewise %s: %s\n", t, why);
+		}
+	}
+	CU_ASSERT(runs > 500);
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
+typedef struct sink_log {
+	size_t got;
+	size_t fail_at;         /* fail the record with this number (1-based) */
+	char ids[8][8];
+} sink_log;
+
+static int log_sink(void *ctx, drukbox_host *host)
+{
+	sink_log *l = ctx;
+
+	l->got++;
+	if (l->got <= 8)
+		snprintf(l->ids[l->got - 1], sizeof(l->ids[0]), "%s", host->id);
+	drukbox_host_free(host);
+	if (l->got == l->fail_at)
+		return -DRUKBOX_ECONFLICT; /* any error the sink likes */
+	return 0;
+}
+
+/* A record reaches the sink as soon as what follows it shows that it is
+ * complete, not at the end of the text. */
+static void test_reader_streams(void)
+{
+	sink_log l = { 0 };
+	drukbox_list_reader *r = NULL;
+	drukbox_host_list *list = NULL;
+	static const char a[] = "[{\"id\": \"a\"}, {\"id\": \"b\"",
+			  b[] = "}, {\"id\": \"c\"}", c[] = "]\n";
+
+	CU_ASSERT_EQUAL_FATAL(drukbox_list_reader_new(&r, log_sink, &l), 0);
+	CU_ASSERT_EQUAL(drukbox_list_reader_feed(r, a, strlen(a)), 0);
+	CU_ASSERT_EQUAL(l.got, 1);
+	CU_ASSERT_EQUAL(drukbox_list_reader_feed(r, b, strlen(b)), 0);
+	CU_ASSERT_EQUAL(l.got, 2);
+	CU_ASSERT_STRING_EQUAL(l.ids[1], "b");
+	CU_ASSERT_EQUAL(drukbox_list_reader_feed(r, c, strlen(c)), 0);
+	CU_ASSERT_EQUAL(l.got, 3);
+	CU_ASSERT_EQUAL(drukbox_list_reader_end(r, &list), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(list);
+	CU_ASSERT_EQUAL(list->count, 3);
+	CU_ASSERT_PTR_NULL(list->hosts);
+	CU_ASSERT_STRING_EQUAL(l.ids[2], "c");
+	drukbox_host_list_free(list);
+	drukbox_list_reader_free(r);
+}
+
+/* A sink's error stops the parse: it is what feed (and every call after
+ * it) returns, and no record comes after it. */
+static void test_reader_sink_error(void)
+{
+	sink_log l = { .fail_at = 2 };
+	drukbox_list_reader *r = NULL;
+	drukbox_host_list *list = NULL;
+	static const char t[] = "[{\"id\": \"a\"}, {\"id\": \"b\"}, {\"id\": "
+				"\"c\"}, {\"id\": \"d\"}]";
+
+	CU_ASSERT_EQUAL_FATAL(drukbox_list_reader_new(&r, log_sink, &l), 0);
+	CU_ASSERT_EQUAL(drukbox_list_reader_feed(r, t, strlen(t)),
+			-DRUKBOX_ECONFLICT);
+	CU_ASSERT_EQUAL(l.got, 2);
+	CU_ASSERT_EQUAL(drukbox_list_reader_feed(r, "x", 1), -DRUKBOX_ECONFLICT);
+	CU_ASSERT_EQUAL(drukbox_list_reader_end(r, &list), -DRUKBOX_ECONFLICT);
+	CU_ASSERT_PTR_NULL(list);
+	CU_ASSERT_EQUAL(l.got, 2);
+	drukbox_list_reader_free(r);
+}
+
+/* A text that breaks is refused by the feed that shows it, not at the
+ * end: a caller reading from the network stops there. */
+static void test_reader_fails_early(void)
+{
+	sink_log l = { 0 };
+	drukbox_list_reader *r = NULL;
+	drukbox_host_list *list = NULL;
+	static const char t[] = "[{\"id\": \"a\"}, {\"id\" \"b\"}, ";
+
+	CU_ASSERT_EQUAL_FATAL(drukbox_list_reader_new(&r, log_sink, &l), 0);
+	CU_ASSERT_EQUAL(drukbox_list_reader_feed(r, t, strlen(t)),
+			-DRUKBOX_EPROTOCOL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(drukbox_error_last()->detail,
+				      "at byte 20"));
+	CU_ASSERT_EQUAL(l.got, 1);
+	CU_ASSERT_EQUAL(drukbox_list_reader_end(r, &list), -DRUKBOX_EPROTOCOL);
+	CU_ASSERT_PTR_NULL(list);
+	drukbox_list_reader_free(r);
+}
+
+/* A reader given up before its end frees what it holds (the sink's
+ * records are the sink's); valgrind and ASan check the rest. */
+static void test_reader_abandoned(void)
+{
+	sink_log l = { 0 };
+	drukbox_list_reader *r = NULL;
+	static const char t[] = "[{\"id\": \"a\"}, {\"id\": \"b\", \"name\": \"n";
+
+	CU_ASSERT_EQUAL_FATAL(drukbox_list_reader_new(&r, log_sink, &l), 0);
+	CU_ASSERT_EQUAL(drukbox_list_reader_feed(r, t, strlen(t)), 0);
+	CU_ASSERT_EQUAL(l.got, 1);
+	drukbox_list_reader_free(r);
+	drukbox_list_reader_free(NULL);
+	CU_ASSERT_EQUAL(drukbox_list_reader_new(NULL, log_sink, &l),
+			-DRUKBOX_EINVAL);
+	CU_ASSERT_EQUAL(drukbox_list_reader_new(&r, NULL, &l), -DRUKBOX_EINVAL);
+}
+
+static const drukbox_test reader_tests[] = {
+	{ "every cut gives the whole parse", test_reader_every_cut },
+	{ "records reach the sink as they complete", test_reader_streams },
+	{ "a sink's error stops the parse", test_reader_sink_error },
+	{ "broken text fails at the feed", test_reader_fails_early },
+	{ "abandoned reader, bad arguments", test_reader_abandoned },
+	{ NULL, NULL },
+};
+
 static const drukbox_test host_tests[] = {
 	{ "full record", test_host_full_record },
 	{ "json member", test_host_json_member },
@@ -1003,6 +1188,7 @@ static const drukbox_test record_tests[] = {
 static const drukbox_test_suite suites[] = {
 	{ "host parser", NULL, NULL, host_tests },
 	{ "list parser", NULL, NULL, list_tests },
+	{ "list reader", NULL, NULL, reader_tests },
 	{ "doctor parser", NULL, NULL, doctor_tests },
 	{ "create body", NULL, NULL, body_tests },
 	{ "records", NULL, NULL, record_tests },
