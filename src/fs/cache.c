@@ -140,7 +140,8 @@ static drukfs_snapshot *snapshot_alloc(size_t cap)
 	atomic_init(&s->ref, 1);
 	strmap *index = malloc(sizeof(*index));
 
-	s->recs = calloc(cap ? cap : 1, sizeof(*s->recs));
+	s->cap = cap ? cap : 1;
+	s->recs = calloc(s->cap, sizeof(*s->recs));
 	if (!s->recs || !index) {
 		free(s->recs);
 		free(index);
@@ -154,13 +155,23 @@ static drukfs_snapshot *snapshot_alloc(size_t cap)
 }
 
 /* Adds rec (a new reference taken) unless its id is already there: a
- * hostile server's duplicate ids show once.  0, 1 (duplicate), -ENOMEM. */
+ * hostile server's duplicate ids show once.  The array grows when full.
+ * 0, 1 (duplicate), -ENOMEM. */
 static int snapshot_add(drukfs_snapshot *s, drukfs_rec *rec)
 {
 	const char *id = rec->host->id;
 
 	if (strmap_get(s->index, id))
 		return 1;
+	if (s->count == s->cap) {
+		size_t cap = s->cap + s->cap / 2 + 16;
+		drukfs_rec **recs = realloc(s->recs, cap * sizeof(*recs));
+
+		if (!recs)
+			return -ENOMEM;
+		s->recs = recs;
+		s->cap = cap;
+	}
 	if (strmap_put(s->index, id, rec, NULL) < 0)
 		return -ENOMEM;
 	s->recs[s->count++] = drukfs_rec_ref(rec);
@@ -321,7 +332,9 @@ static void diff_snapshots(const drukfs_snapshot *old,
 		const drukbox_host *h = old->recs[i]->host;
 		drukfs_rec *n = drukfs_snapshot_find(new, h->id);
 
-		if (!n || !drukbox_host_equal(n->host, h))
+		/* A record reused from the old list is the same pointer. */
+		if (!n || (n != old->recs[i] &&
+			   !drukbox_host_equal(n->host, h)))
 			changed_add(cl, h->id);
 	}
 	for (size_t i = 0; i < new->count; i++)
@@ -339,27 +352,66 @@ static void changed_fire(drukfs_cache *c, changed_list *cl)
 	free(cl->ids);
 }
 
-/* Builds a snapshot from a fetched list, with the overlay entries made
- * after `started` applied.  Called with the lock held.  NULL on ENOMEM. */
-static drukfs_snapshot *snapshot_from_list(drukfs_cache *c,
-					   drukbox_host_list *list,
-					   double started)
+/* A list being read off the wire into a snapshot (drukbox_host_sink).
+ * A record equal to the one the installed list has is not kept twice:
+ * the old one is referenced and the new copy freed at once, so that a
+ * refresh of 10 000 mostly unchanged hosts holds little more than the
+ * list it replaces, and a host's version in the tree stays the same. */
+typedef struct list_build {
+	drukfs_snapshot *old;   /* installed when the fetch began, or NULL */
+	drukfs_snapshot *s;
+} list_build;
+
+static int build_sink(void *ctx, drukbox_host *host)
 {
-	drukfs_snapshot *s = snapshot_alloc(list->count);
+	list_build *b = ctx;
+	drukfs_rec *old = drukfs_snapshot_find(b->old, host->id);
+	drukfs_rec *r;
+	int rc;
 
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < list->count; i++) {
-		drukfs_rec *r = drukfs_rec_new(list->hosts[i]);
-
-		list->hosts[i] = NULL;
-		if (!r || snapshot_add(s, r) < 0) {
-			drukfs_rec_unref(r);
-			drukfs_snapshot_unref(s);
-			return NULL;
-		}
-		drukfs_rec_unref(r);
+	if (old && drukbox_host_equal(old->host, host)) {
+		drukbox_host_free(host);
+		r = drukfs_rec_ref(old);
+	} else if (!(r = drukfs_rec_new(host))) {
+		return -DRUKBOX_ENOMEM;
 	}
+	rc = snapshot_add(b->s, r);
+	drukfs_rec_unref(r);
+	return rc < 0 ? -DRUKBOX_ENOMEM : 0;
+}
+
+/* GET /hosts into a new snapshot (*out), read as it arrives; *info
+ * (caller frees) counts what was skipped.  No lock held.  0, or the
+ * library's negative error. */
+static int fetch_snapshot(drukfs_cache *c, drukfs_snapshot **out,
+			  drukbox_host_list **info)
+{
+	list_build b = { NULL, NULL };
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->snap) {
+		b.old = c->snap;
+		atomic_fetch_add(&b.old->ref, 1);
+	}
+	pthread_mutex_unlock(&c->lock);
+	b.s = snapshot_alloc(b.old ? b.old->count : 0);
+	rc = b.s ? drukbox_host_list_each(c->client, build_sink, &b, info)
+		 : -DRUKBOX_ENOMEM;
+	drukfs_snapshot_unref(b.old);
+	if (rc) {
+		drukfs_snapshot_unref(b.s);
+		return rc;
+	}
+	*out = b.s;
+	return 0;
+}
+
+/* s with the overlay entries made after `started` applied (s is
+ * consumed).  Called with the lock held.  NULL on ENOMEM. */
+static drukfs_snapshot *with_overlays(drukfs_cache *c, drukfs_snapshot *s,
+				      double started)
+{
 	for (size_t i = 0; i < c->ov_count; i++) {
 		overlay *o = &c->ov[i];
 		drukfs_snapshot *t;
@@ -408,19 +460,19 @@ static void log_skipped(drukfs_cache *c, const drukbox_host_list *list)
 	}
 }
 
-static void install_list(drukfs_cache *c, drukbox_host_list *list,
-			 double started)
+/* Installs a fetched snapshot (consumed).  Called with the lock held. */
+static void install_snapshot(drukfs_cache *c, drukfs_snapshot *fetched,
+			     const drukbox_host_list *info, double started)
 {
 	changed_list cl = { NULL, 0 };
-
-	drukfs_snapshot *s = snapshot_from_list(c, list, started);
+	drukfs_snapshot *s = with_overlays(c, fetched, started);
 
 	if (!s) {
 		c->list_err = -ENOMEM;
 		return;
 	}
-	if (list->skipped)
-		log_skipped(c, list);
+	if (info->skipped)
+		log_skipped(c, info);
 	s->fetched_at = drukfs_now();
 	s->generation = ++c->generation;
 	diff_snapshots(c->snap, s, &cl);
@@ -435,41 +487,51 @@ static void install_list(drukfs_cache *c, drukbox_host_list *list,
 	ids_clear(c);
 }
 
-static void *list_fetch_thread(void *arg)
+/* Fetches and installs the list; `started` is when the attempt began.
+ * Takes the lock itself.  0 or the library's negative error. */
+static int refresh_list(drukfs_cache *c, double started)
 {
-	drukfs_cache *c = arg;
-	drukbox_host_list *list = NULL;
-	double started;
-	int rc;
-
-	pthread_mutex_lock(&c->lock);
-	started = c->list_f.attempt_at;
-	pthread_mutex_unlock(&c->lock);
-
-	rc = drukbox_host_list_get(c->client, &list);
+	drukbox_host_list *info = NULL;
+	drukfs_snapshot *s = NULL;
+	int rc = fetch_snapshot(c, &s, &info);
 
 	pthread_mutex_lock(&c->lock);
 	note_rtt(c, drukfs_now() - started);
 	count_request(c, ROUTE_LIST, rc < 0);
 	if (rc < 0) {
 		const drukbox_error *e = drukbox_error_last();
+		const char *detail = e->code == (drukbox_err)-rc ? e->detail
+								   : "out of memory";
 
 		c->list_err = -drukbox_err_errno(rc);
 		note_failure(c, "GET /hosts", e);
 		drukfs_log_add(c->log, time(NULL), "refresh failed: %s: %s",
-			       drukbox_err_name(e->code), e->detail);
+			       drukbox_err_name((drukbox_err)-rc), detail);
 	} else {
 		note_success(c);
-		install_list(c, list, started);
+		install_snapshot(c, s, info, started);
+		if (c->list_err < 0)
+			rc = -DRUKBOX_ENOMEM;
 	}
 	c->list_f.fetching = false;
 	pthread_cond_broadcast(&c->done);
 	pthread_mutex_unlock(&c->lock);
-
-	drukbox_host_list_free(list);
+	drukbox_host_list_free(info);
 	/* Parsing a large list leaves megabytes free in this thread's arena:
 	 * give them back rather than keep the peak for good. */
 	malloc_trim(0);
+	return rc;
+}
+
+static void *list_fetch_thread(void *arg)
+{
+	drukfs_cache *c = arg;
+	double started;
+
+	pthread_mutex_lock(&c->lock);
+	started = c->list_f.attempt_at;
+	pthread_mutex_unlock(&c->lock);
+	refresh_list(c, started);
 	pthread_mutex_lock(&c->lock);
 	c->running--;
 	pthread_cond_broadcast(&c->done);
@@ -606,22 +668,15 @@ int drukfs_cache_list(drukfs_cache *c, int flags, drukfs_snapshot **out)
 	return rc;
 }
 
-int drukfs_cache_prime(drukfs_cache *c, drukbox_host_list *list,
-		       double seconds)
+int drukfs_cache_prime(drukfs_cache *c)
 {
-	int rc;
+	double started = drukfs_now();
 
 	pthread_mutex_lock(&c->lock);
-	note_rtt(c, seconds);
-	c->list_f.attempt_at = drukfs_now();
-	count_request(c, ROUTE_LIST, 0);
-	note_success(c);
-	install_list(c, list, c->list_f.attempt_at);
-	rc = c->list_err;
+	c->list_f.attempt_at = started;
+	c->list_f.fetching = true;
 	pthread_mutex_unlock(&c->lock);
-	drukbox_host_list_free(list);
-	malloc_trim(0);
-	return rc;
+	return refresh_list(c, started);
 }
 
 /* The per-id answer for id if it is still fresh: 1 found (ref in *out),

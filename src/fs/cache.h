@@ -45,6 +45,7 @@ typedef struct drukfs_snapshot {
 	atomic_int ref;
 	size_t count;
 	drukfs_rec **recs;      /* service order: newest first */
+	size_t cap;             /* private: room in recs */
 	double fetched_at;      /* monotonic seconds */
 	uint64_t generation;
 	void *index;            /* private: id -> rec */
@@ -99,11 +100,10 @@ enum {
  * the negative errno of the failure that left no data at all. */
 int drukfs_cache_list(drukfs_cache *c, int flags, drukfs_snapshot **out);
 
-/* Installs a list the caller fetched itself (the mount-time check, which
- * took `seconds`), as if the cache had fetched it now.  Takes ownership of list.  0 or
- * -ENOMEM. */
-int drukfs_cache_prime(drukfs_cache *c, drukbox_host_list *list,
-		       double seconds);
+/* The mount-time check: GET /hosts now, in the caller's thread, the list
+ * installed as a fetch would install it.  0, or the library's negative
+ * error (drukbox_error_last() says what; nothing is installed). */
+int drukfs_cache_prime(drukfs_cache *c);
 
 /* A smoothed response time of the service's quick requests (list, get,
  * doctor), in seconds; < 0 before the first one.  It tells mkdir and

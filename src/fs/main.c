@@ -81,15 +81,18 @@ static int make_client(drukfs_main *m)
 /* The mount-time check; fills the cache with the list it fetched. */
 static int check_service(drukfs_main *m)
 {
-	drukbox_host_list *list = NULL;
 	const drukbox_error *e;
 	const char *url = drukbox_client_url(m->fs.client);
-	double started = drukfs_now();
+	int rc = drukfs_cache_prime(m->fs.cache);
 
-	if (drukbox_host_list_get(m->fs.client, &list) == 0)
-		return drukfs_cache_prime(m->fs.cache, list,
-					  drukfs_now() - started) < 0 ? -1 : 0;
+	if (rc == 0)
+		return 0;
 	e = drukbox_error_last();
+	if (e->code != (drukbox_err)-rc) {
+		fprintf(stderr, "drukfs: %s: GET /hosts: %s\n", url,
+			drukbox_err_name((drukbox_err)-rc));
+		return -1;
+	}
 	switch (e->code) {
 	case DRUKBOX_EAUTH:
 		fprintf(stderr, "drukfs: %s refused the token: %s (HTTP %d)\n",
