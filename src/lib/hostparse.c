@@ -531,38 +531,62 @@ struct drukbox_list_reader {
 	int rc;                 /* sticky */
 };
 
-/* The lexical pass over text[from..len) of a window starting at `base`. */
+/* Decides the mode from the first byte that is not white space; the
+ * index of that byte, or len when there is none yet. */
+static size_t lex_start(drukbox_list_reader *r, const char *text, size_t i,
+			size_t len)
+{
+	for (; i < len; i++) {
+		char c = text[i];
+
+		if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+			r->mode = c == '[' ? MODE_ARRAY : MODE_OTHER;
+			break;
+		}
+	}
+	return i;
+}
+
+/* The lexical pass over the bytes of the window (text[0..len), byte
+ * `base` of the whole text on) that it has not seen.  The state lives in
+ * locals: this loop sees every byte of a 6 MB list. */
 static void lex(drukbox_list_reader *r, const char *text, size_t len,
 		size_t base)
 {
-	for (size_t i = r->scanned - base; i < len; i++) {
+	size_t i = r->scanned - base;
+	int depth = r->lex_depth;
+	bool in_string = r->in_string, escaped = r->escaped;
+
+	if (r->mode == MODE_START)
+		i = lex_start(r, text, i, len);
+	for (; r->mode == MODE_ARRAY && i < len; i++) {
 		char c = text[i];
 
-		if (r->mode == MODE_START) {
-			if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-				continue;
-			r->mode = c == '[' ? MODE_ARRAY : MODE_OTHER;
-		}
-		if (r->mode != MODE_ARRAY)
-			break;
-		if (r->in_string) {
-			if (r->escaped)
-				r->escaped = false;
+		if (in_string) {
+			/* Most bytes are inside strings: run to the next
+			 * quote or backslash. */
+			while (!escaped && c != '"' && c != '\\' && ++i < len)
+				c = text[i];
+			if (i == len)
+				break;
+			if (escaped)
+				escaped = false;
 			else if (c == '\\')
-				r->escaped = true;
-			else if (c == '"')
-				r->in_string = false;
-			continue;
+				escaped = true;
+			else
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '[' || c == '{') {
+			depth++;
+		} else if (((c == ']' || c == '}') && --depth == 0) ||
+			   (c == ',' && depth == 1)) {
+			r->bound = base + i + 1;
 		}
-		if (c == '"')
-			r->in_string = true;
-		else if (c == '[' || c == '{')
-			r->lex_depth++;
-		else if ((c == ']' || c == '}') && --r->lex_depth == 0)
-			r->bound = base + i + 1;
-		else if (c == ',' && r->lex_depth == 1)
-			r->bound = base + i + 1;
 	}
+	r->lex_depth = depth;
+	r->in_string = in_string;
+	r->escaped = escaped;
 	r->scanned = base + len;
 }
 
