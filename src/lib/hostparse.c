@@ -639,8 +639,7 @@ static int keep_rest(drukbox_list_reader *r, const char *text, size_t len,
 	if (text == r->buf.data) {
 		memmove(r->buf.data, text + keep, n);
 		r->buf.len = n;
-		if (r->buf.data)
-			r->buf.data[n] = '\0';
+		r->buf.data[n] = '\0';
 	} else if (n) {
 		int rc = drukbox_buf_append(&r->buf, text + keep, n);
 
@@ -710,8 +709,8 @@ int drukbox_list_reader_feed(drukbox_list_reader *r, const char *data,
 	}
 	r->rc = keep_rest(r, text, n, base, keep);
 	if (!r->rc && r->mode == MODE_ARRAY)
-		jscan_resume(&r->p.js, r->buf.data ? r->buf.data : "",
-			     r->buf.len, r->buf_base);
+		jscan_resume(&r->p.js, drukbox_buf_cstr(&r->buf), r->buf.len,
+			     r->buf_base);
 	return r->rc;
 }
 
@@ -773,15 +772,15 @@ int drukbox_host_array_push(void *ctx, drukbox_host *host)
 
 void drukbox_host_array_give(drukbox_host_array *a, drukbox_host_list *list)
 {
-	drukbox_host **hosts = NULL;
+	drukbox_host **hosts;
 
-	if (a->count)
-		hosts = realloc(a->hosts, a->count * sizeof(*hosts));
-	if (!hosts && a->count)
-		hosts = a->hosts;
-	else if (!a->count)
+	if (!a->count) {
 		free(a->hosts);
-	list->hosts = hosts;
+		list->hosts = NULL;
+	} else {
+		hosts = realloc(a->hosts, a->count * sizeof(*hosts));
+		list->hosts = hosts ? hosts : a->hosts;
+	}
 	*a = (drukbox_host_array){ NULL, 0, 0 };
 }
 
