@@ -65,6 +65,17 @@ DEFAULT_TOKEN = "tok-mount-3f9a1c7e5b"
 _STRERROR = {os.strerror(n): n for n in sorted(errno.errorcode, reverse=True)}
 
 
+def sanitizer_of(binary: str) -> str:
+    """"ASan" or "TSan" when the drukfs binary is built with that
+    sanitizer, else ""."""
+    with open(binary, "rb") as f:
+        data = f.read()
+    for name, marker in (("ASan", b"__asan_init"), ("TSan", b"__tsan_init")):
+        if marker in data:
+            return name
+    return ""
+
+
 def drukfs_binary() -> str:
     """$DRUKFS, which must name an executable."""
     path = os.environ.get("DRUKFS")

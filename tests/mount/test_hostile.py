@@ -20,7 +20,7 @@ import time
 import uuid
 
 from harness import (MountTestCase, Mount, mounted, start_server, call,
-                     drukfs_binary, read_text, MOUNT_TIMEOUT)
+                     drukfs_binary, read_text, sanitizer_of, MOUNT_TIMEOUT)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT_DIR = os.path.normpath(os.path.join(HERE, "..", "client"))
@@ -349,17 +349,6 @@ class ManyHostsTest(MountTestCase):
         self.assertEqual(int(res.stdout.strip()), 20000)
         self.assertEqual(self.route_count("GET /hosts"), 1)
         self.assertLess(elapsed, 20.0)
-
-
-def sanitizer_of(binary: str) -> str:
-    """"ASan" or "TSan" when the drukfs binary is built with that
-    sanitizer, else ""."""
-    with open(binary, "rb") as f:
-        data = f.read()
-    for name, marker in (("ASan", b"__asan_init"), ("TSan", b"__tsan_init")):
-        if marker in data:
-            return name
-    return ""
 
 
 def proc_status(pid: int, key: str) -> int:

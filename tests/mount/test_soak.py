@@ -46,7 +46,8 @@ import threading
 import time
 import uuid
 
-from harness import MountTestCase, mounted, read_file, wait_until
+from harness import (MountTestCase, mounted, read_file, sanitizer_of,
+                     wait_until)
 
 LOAD_SECONDS = 25.0
 READERS = 32
@@ -67,20 +68,11 @@ MKDIR_WAIT = 1                   # -o mkdir_wait
 BOUND = 4 * TIMEOUT + MKDIR_WAIT + 2.0
 
 
-def _tsan() -> bool:
-    """Whether $DRUKFS is a ThreadSanitizer build."""
-    try:
-        with open(os.environ.get("DRUKFS", ""), "rb") as f:
-            return b"__tsan_init" in f.read()
-    except OSError:
-        return False
-
-
 # ThreadSanitizer runs drukfs 5-15x slower, and here two such daemons
 # share two cores with 32 readers and the server: the soak runs under it
 # to find races, and the latency check there only catches hangs, at twice
 # the bound (measured: 15.3 s against 15 s for one lookup).
-if _tsan():
+if os.environ.get("DRUKFS") and sanitizer_of(os.environ["DRUKFS"]) == "TSan":
     BOUND *= 2
 WAIT_DEADLINE = 45.0             # every blocked wait ends this long after the faults stop
 
