@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "fs_write.h"
+#include "parts.h"
 #include "isotime.h"
 #include "render.h"
 #include "render_stats.h"
@@ -238,11 +239,13 @@ static void attr_record(drukfs_fs *fs, struct stat *st, uint64_t ino,
 
 /* ---- file versions --------------------------------------------------------- */
 
-typedef enum fv_kind { FV_HOST, FV_WAIT, FV_FIXED } fv_kind;
+typedef enum fv_kind { FV_HOST, FV_WAIT, FV_FIXED, FV_SSH } fv_kind;
 
 /* One immutable version of a file's content, carried by a tree node: for
  * a host, every file of one version of its record; for `wait`, one
- * reader's handle; for a generated file, its text.  A host's files are
+ * reader's handle; for a generated file, its text; for ssh_config, the
+ * hosts it has a block for (each block rendered for the READs that cover
+ * it: parts.h).  A host's files are
  * rendered from the record the version holds, to size them at lookup and
  * again for each READ, and not kept: the kernel's page cache keeps what
  * was read, and at 10 000 hosts the rendered files cost 10 MB more. */
@@ -253,11 +256,16 @@ typedef struct file_version {
 	drukfs_rec *rec;        /* FV_HOST */
 	char *key;              /* FV_HOST: the private key held, or NULL */
 	int with_name;          /* FV_HOST: ssh_config may alias the name */
-	uint64_t fixed;         /* FV_FIXED: which file (enum drukfs_fixed_ino) */
+	uint64_t fixed;         /* FV_FIXED, FV_SSH: which file (enum
+				   drukfs_fixed_ino) */
 	atomic_int retired;     /* written to: never served to a new lookup */
 	pthread_mutex_t lock;   /* sized[], len[] and the write text below */
 	char *text;             /* FV_FIXED */
 	size_t text_len;
+	drukfs_listing *ssh;    /* FV_SSH: the hosts listed (may be NULL) */
+	unsigned char *alias;   /* FV_SSH: per host, whether its block may
+				   alias the service's name */
+	drukfs_parts parts;     /* FV_SSH: a header, a part per host */
 	uint32_t len[FIELD_COUNT]; /* FV_HOST: the size of each file ... */
 	int16_t sized[FIELD_COUNT]; /* ... once 1; < 0 the render's errno */
 	char *wbuf;             /* text written to expires_at */
@@ -272,6 +280,8 @@ typedef struct fv_want {
 	int with_name;
 	const char *text;
 	size_t len;
+	const drukfs_listing *ssh;
+	const unsigned char *alias;
 } fv_want;
 
 static void fv_free(drukfs_tree_item *item)
@@ -282,6 +292,9 @@ static void fv_free(drukfs_tree_item *item)
 	drukfs_rec_unref(v->rec);
 	free(v->key);
 	free(v->text);
+	drukfs_listing_free(v->ssh);
+	free(v->alias);
+	drukfs_parts_clear(&v->parts);
 	free(v->wbuf);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
@@ -309,8 +322,30 @@ static int same_text(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+/* Whether ssh_config's version v lists the same hosts, each with the
+ * same record (the same pointer, as a refresh leaves unchanged records),
+ * key and alias rule, in the same order: then it has the same bytes. */
+static int ssh_same(const file_version *v, const fv_want *w)
+{
+	size_t n = v->ssh ? v->ssh->count : 0;
+
+	if (n != (w->ssh ? w->ssh->count : 0))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const drukfs_entry *a = &v->ssh->entries[i];
+		const drukfs_entry *b = &w->ssh->entries[i];
+
+		if (v->alias[i] != w->alias[i] || a->has_key != b->has_key ||
+		    strcmp(a->handle, b->handle) != 0 ||
+		    (a->rec != b->rec &&
+		     !drukbox_host_equal(a->rec->host, b->rec->host)))
+			return 0;
+	}
+	return 1;
+}
+
 /* drukfs_tree_match_fn: the record (its whole JSON), the key and the
- * alias rule, or the generated text, are the same. */
+ * alias rule, the generated text, or ssh_config's hosts, are the same. */
 static int fv_match(const drukfs_tree_item *item, const void *ctx)
 {
 	const file_version *v = (const file_version *)item;
@@ -318,6 +353,8 @@ static int fv_match(const drukfs_tree_item *item, const void *ctx)
 
 	if (atomic_load(&v->retired) || v->kind != w->kind)
 		return 0;
+	if (v->kind == FV_SSH)
+		return ssh_same(v, w);
 	if (v->kind == FV_FIXED)
 		return v->text_len == w->len && memcmp(v->text, w->text, w->len) == 0;
 	return v->with_name == w->with_name && same_text(v->key, w->key) &&
@@ -403,12 +440,13 @@ static int attr_version(drukfs_fs *fs, uint64_t node, file_version *v,
 	size_t len = 0;
 	int rc = 0;
 
-	if (v->kind == FV_FIXED) {
+	if (v->kind == FV_FIXED || v->kind == FV_SSH) {
 		const fixed_file *f = fixed_by_ino(v->fixed);
 
 		attr_base(fs, st, drukfs_ino(node, (unsigned)v->fixed),
 			  f ? f->mode : S_IFREG | 0444);
-		len = v->text_len;
+		len = v->kind == FV_SSH ? drukfs_parts_total(&v->parts)
+					: v->text_len;
 	} else if (v->kind == FV_WAIT) {
 		attr_base(fs, st, drukfs_ino(node, FIELD_WAIT), S_IFREG | 0444);
 		len = strlen(WAIT_ACTIVE);
@@ -544,8 +582,11 @@ static int entry_host_file(drukfs_fs *fs, uint64_t owner, const char *handle,
 	return rc;
 }
 
-/* Renders a generated file (doctor, ssh_config, .drukfs/log, ...). */
+/* Renders a generated file (doctor, .drukfs/log, ...). */
 static int render_fixed(drukfs_fs *fs, uint64_t ino, char **out, size_t *len);
+
+/* ssh_config's entry (see entry_ssh). */
+static int entry_ssh(drukfs_fs *fs, struct stat *st);
 
 /* Takes a lookup reference on the version of the generated file `ino`
  * rendered now.  0, or the errno of the render. */
@@ -557,8 +598,11 @@ static int entry_fixed(drukfs_fs *fs, uint64_t ino, struct stat *st)
 	uint64_t node;
 	char *text = NULL;
 	size_t len = 0;
-	int rc = render_fixed(fs, ino, &text, &len);
+	int rc;
 
+	if (ino == INO_SSH_CONFIG)
+		return entry_ssh(fs, st);
+	rc = render_fixed(fs, ino, &text, &len);
 	if (rc < 0)
 		return rc;
 	w.text = text;
@@ -1266,51 +1310,136 @@ static int name_aliases(const drukfs_listing *l, strmap *names)
 
 /* The root ssh_config: a block for every host that can be reached.  It
  * never waits for the service: every ssh on the machine reads it. */
-static int render_ssh_config(drukfs_fs *fs, char **out, size_t *len)
+#define SSH_CONFIG_HEADER \
+	"# drukfs: one Host block per reachable host (made on each read).\n" \
+	"# Include this file at the top of ~/.ssh/config.\n"
+
+/* The hosts ssh_config lists now (*out NULL: none, the file is still
+ * valid), and for each whether its block may alias the service's name.
+ * 0 or -ENOMEM. */
+static int ssh_hosts(drukfs_fs *fs, drukfs_listing **out,
+		     unsigned char **alias)
 {
-	strmap names = STRMAP_INIT;
+	strmap names = STRMAP_INIT_BORROWED;
 	drukfs_listing *l = NULL;
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *f;
-	int rc = drukfs_handles_list(fs->handles, DRUKFS_NOWAIT, &l);
+	int rc = 0;
+
+	*out = NULL;
+	*alias = NULL;
+	if (drukfs_handles_list(fs->handles, DRUKFS_NOWAIT, &l) < 0 || !l)
+		return 0;
+	*alias = calloc(l->count ? l->count : 1, 1);
+	if (!*alias || name_aliases(l, &names) < 0)
+		rc = -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < l->count; i++) {
+		const char *name = l->entries[i].rec->host->name;
+
+		(*alias)[i] = name && strmap_get(&names, name) == (void *)1;
+	}
+	strmap_clear(&names);
+	if (rc < 0) {
+		drukfs_listing_free(l);
+		free(*alias);
+		*alias = NULL;
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+typedef struct ssh_ctx {
+	drukfs_fs *fs;
+	const file_version *v;
+} ssh_ctx;
+
+/* drukfs_part_fn: host i's block with the blank line before it, or
+ * nothing when it cannot be reached (yet). */
+static int ssh_part(void *ctx, size_t i, char **out, size_t *len)
+{
+	const ssh_ctx *c = ctx;
+	const drukfs_entry *e = &c->v->ssh->entries[i];
+	char *blk = NULL;
+	size_t n = 0;
+	int rc = render_ssh_block(c->fs, e->handle, e->rec->host, e->has_key,
+				  c->v->alias[i], &blk, &n);
+
+	*out = NULL;
+	*len = 0;
+	if (rc == 0 && n) {
+		*out = malloc(n + 1);
+		if (*out) {
+			(*out)[0] = '\n';
+			memcpy(*out + 1, blk, n);
+			*len = n + 1;
+		} else {
+			rc = -ENOMEM;
+		}
+	}
+	free(blk);
+	return rc;
+}
+
+/* Takes a lookup reference on ssh_config's version for the hosts listed
+ * now: the current one when they are the same (nothing is rendered),
+ * else a new one, each block rendered once to size it.  Every ssh on the
+ * machine looks it up: at 10 000 hosts the text is 3.8 MB, and it is
+ * neither kept nor rendered whole.  0 or -ENOMEM. */
+static int entry_ssh(drukfs_fs *fs, struct stat *st)
+{
+	drukfs_tree_item *item = NULL;
+	fv_want w = { .kind = FV_SSH };
+	drukfs_listing *l = NULL;
+	unsigned char *alias = NULL;
+	file_version *v = NULL;
+	uint64_t owner = fs->fixed_owner[INO_SSH_CONFIG], node;
+	int rc = ssh_hosts(fs, &l, &alias);
 
 	if (rc < 0)
-		l = NULL; /* still a valid, empty file */
-	rc = 0;
-	f = open_memstream(&buf, &size);
-	if (!f) {
+		return rc;
+	w.ssh = l;
+	w.alias = alias;
+	if (drukfs_tree_reuse(fs->tree, owner, fv_match, &w, &node,
+			      &item) == 0) {
+		v = (file_version *)item;
 		drukfs_listing_free(l);
-		return -ENOMEM;
-	}
-	fputs("# drukfs: one Host block per reachable host (made on each read).\n"
-	      "# Include this file at the top of ~/.ssh/config.\n", f);
-	if (l && name_aliases(l, &names) < 0)
+		free(alias);
+	} else if ((v = fv_new(FV_SSH, NULL))) {
+		v->fixed = INO_SSH_CONFIG;
+		v->ssh = l;
+		v->alias = alias;
+		v->parts = (drukfs_parts){ SSH_CONFIG_HEADER,
+					   strlen(SSH_CONFIG_HEADER),
+					   l ? l->count : 0, NULL };
+		rc = drukfs_parts_size(&v->parts, ssh_part,
+				       &(ssh_ctx){ fs, v });
+		if (rc == 0)
+			rc = drukfs_tree_add(fs->tree, &v->base, owner, &node);
+	} else {
+		drukfs_listing_free(l);
+		free(alias);
 		rc = -ENOMEM;
-	for (size_t i = 0; rc == 0 && l && i < l->count; i++) {
-		const drukbox_host *h = l->entries[i].rec->host;
-		char *blk = NULL;
-		size_t n = 0;
+	}
+	if (rc == 0)
+		attr_version(fs, node, v, 0, st);
+	if (v)
+		drukfs_tree_item_unref(&v->base);
+	return rc;
+}
 
-		if (render_ssh_block(fs, l->entries[i].handle, h,
-				     l->entries[i].has_key,
-				     h->name && strmap_get(&names, h->name) ==
-							(void *)1,
-				     &blk, &n) == 0 && n) {
-			fputc('\n', f);
-			fwrite(blk, 1, n, f);
-		}
-		free(blk);
-	}
-	drukfs_listing_free(l);
-	strmap_clear(&names);
-	if (fclose(f) != 0 || !buf || rc < 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	*out = buf;
-	*len = size;
-	return 0;
+/* A READ of ssh_config: the blocks it covers, rendered again. */
+static void read_ssh(fuse_req_t req, drukfs_fs *fs, const file_version *v,
+		     size_t size, off_t off)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = drukfs_parts_read(&v->parts, ssh_part, &(ssh_ctx){ fs, v },
+				   (uint64_t)off, size, &data, &len);
+
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, data, len);
+	free(data);
 }
 
 /* Renders a fixed file into *out.  0 or -errno. */
@@ -1323,8 +1452,6 @@ static int render_fixed(drukfs_fs *fs, uint64_t ino, char **out, size_t *len)
 		return render_doctor(fs, 0, out, len);
 	case INO_DOCTOR_JSON:
 		return render_doctor(fs, 1, out, len);
-	case INO_SSH_CONFIG:
-		return render_ssh_config(fs, out, len);
 	case INO_LOG:
 		return drukfs_log_render(fs->log, out, len);
 	case INO_STATS:
@@ -1532,6 +1659,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (v->kind == FV_WAIT) {
 		read_wait(req, fs, v->handle, off);
+	} else if (v->kind == FV_SSH) {
+		read_ssh(req, fs, v, size, off);
 	} else {
 		rc = fv_read(fs, v, drukfs_ino_field(ino), &data, &len, &owned);
 		if (rc < 0)

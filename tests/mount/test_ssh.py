@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import random
 import re
 import shutil
 import stat
@@ -358,6 +359,44 @@ class SshThousandHostsTest(SshCase):
                 self.assertEqual(got.get("userknownhostsfile"),
                                  f"{self.mnt.mountpoint}/hosts/{host_id}/known_hosts")
                 self.assertEqual(got.get("stricthostkeychecking"), "true")
+
+
+
+class SshConfigVersionTest(SshCase):
+    SEED = 1000
+    MOUNT_OPTIONS = {"cache_ttl": 1}
+
+    def test_reads_at_any_offset_are_the_file_and_one_version(self):
+        """ssh_config's blocks are rendered for the READs that cover them
+        (src/fs/parts.h): a READ at any offset, with the page cache
+        dropped before it, gives those bytes of the file; the inode stays
+        while no host changes; and a descriptor opened before a change
+        keeps reading the file as it was, whole."""
+        path = self.mnt.path("ssh_config")
+        text = self.ssh_config().encode()
+        ino = os.stat(path).st_ino
+        self.assertEqual(os.stat(path).st_size, len(text))
+        fd = os.open(path, os.O_RDONLY)
+        self.addCleanup(os.close, fd)
+        rnd = random.Random(1000)
+        for _ in range(40):
+            off = rnd.randrange(0, len(text) + 100)
+            n = rnd.randrange(1, 3 * 65536)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            self.assertEqual(os.pread(fd, n, off), text[off:off + n],
+                             f"{n} bytes at {off}")
+        self.assertEqual(os.stat(path).st_ino, ino, "a new inode, nothing changed")
+
+        # No refresh: the next list (cache_ttl 1) lacks the host, and the
+        # lookup must see that the hosts differ.
+        gone = self.seeded[500]
+        self.srv.remove_host(gone)
+        self.wait_for_text(lambda t: f"Host {gone}{SUFFIX} " not in t,
+                           "the removed host's block to go")
+        self.assertNotEqual(os.stat(path).st_ino, ino)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        self.assertEqual(os.pread(fd, len(text) + 10, 0), text,
+                         "the descriptor opened before the change")
 
 
 # --------------------------------------------------------------------------
