@@ -588,14 +588,42 @@ static int render_fixed(drukfs_fs *fs, uint64_t ino, char **out, size_t *len);
 /* ssh_config's entry (see entry_ssh). */
 static int entry_ssh(drukfs_fs *fs, struct stat *st);
 
+/* Answers a lookup of generated file `ino` with the current version when
+ * it has the content w describes, else with `v`, a new version holding
+ * that content (consumed; NULL: out of memory), completed by `finish`
+ * (may be NULL) before it is added.  0 or -errno. */
+static int entry_generated(drukfs_fs *fs, uint64_t ino, file_version *v,
+			   const fv_want *w,
+			   int (*finish)(drukfs_fs *fs, file_version *v),
+			   struct stat *st)
+{
+	drukfs_tree_item *item = NULL;
+	uint64_t owner = fs->fixed_owner[ino], node;
+	int rc = 0;
+
+	if (!v)
+		return -ENOMEM;
+	v->fixed = ino;
+	if (drukfs_tree_reuse(fs->tree, owner, fv_match, w, &node,
+			      &item) == 0) {
+		drukfs_tree_item_unref(&v->base);
+		v = (file_version *)item;
+	} else {
+		rc = finish ? finish(fs, v) : 0;
+		if (rc == 0)
+			rc = drukfs_tree_add(fs->tree, &v->base, owner, &node);
+	}
+	if (rc == 0)
+		attr_version(fs, node, v, 0, st);
+	drukfs_tree_item_unref(&v->base);
+	return rc;
+}
+
 /* Takes a lookup reference on the version of the generated file `ino`
  * rendered now.  0, or the errno of the render. */
 static int entry_fixed(drukfs_fs *fs, uint64_t ino, struct stat *st)
 {
-	drukfs_tree_item *item = NULL;
 	file_version *v;
-	fv_want w = { .kind = FV_FIXED };
-	uint64_t node;
 	char *text = NULL;
 	size_t len = 0;
 	int rc;
@@ -605,26 +633,17 @@ static int entry_fixed(drukfs_fs *fs, uint64_t ino, struct stat *st)
 	rc = render_fixed(fs, ino, &text, &len);
 	if (rc < 0)
 		return rc;
-	w.text = text;
-	w.len = len;
-	if (drukfs_tree_reuse(fs->tree, fs->fixed_owner[ino], fv_match, &w,
-			      &node, &item) == 0) {
-		v = (file_version *)item;
+	v = fv_new(FV_FIXED, NULL);
+	if (!v) {
 		free(text);
-	} else if ((v = fv_new(FV_FIXED, NULL))) {
-		v->fixed = ino;
-		v->text = text;
-		v->text_len = len;
-		rc = drukfs_tree_add(fs->tree, &v->base, fs->fixed_owner[ino], &node);
-	} else {
-		free(text);
-		rc = -ENOMEM;
+		return -ENOMEM;
 	}
-	if (rc == 0)
-		attr_version(fs, node, v, 0, st);
-	if (v)
-		drukfs_tree_item_unref(&v->base);
-	return rc;
+	v->text = text;
+	v->text_len = len;
+	return entry_generated(fs, ino, v,
+			       &(fv_want){ .kind = FV_FIXED, .text = text,
+					   .len = len },
+			       NULL, st);
 }
 
 /* Whether a fixed file is made on each read (not a directory or refresh). */
@@ -1379,51 +1398,41 @@ static int ssh_part(void *ctx, size_t i, char **out, size_t *len)
 	return rc;
 }
 
+/* entry_generated's finish for ssh_config: each block rendered once, to
+ * learn where it starts. */
+static int ssh_size(drukfs_fs *fs, file_version *v)
+{
+	return drukfs_parts_size(&v->parts, ssh_part, &(ssh_ctx){ fs, v });
+}
+
 /* Takes a lookup reference on ssh_config's version for the hosts listed
  * now: the current one when they are the same (nothing is rendered),
- * else a new one, each block rendered once to size it.  Every ssh on the
- * machine looks it up: at 10 000 hosts the text is 3.8 MB, and it is
- * neither kept nor rendered whole.  0 or -ENOMEM. */
+ * else a new one.  Every ssh on the machine looks it up: at 10 000 hosts
+ * the text is 3.8 MB, and it is neither kept nor rendered whole.  0 or
+ * -ENOMEM. */
 static int entry_ssh(drukfs_fs *fs, struct stat *st)
 {
-	drukfs_tree_item *item = NULL;
-	fv_want w = { .kind = FV_SSH };
 	drukfs_listing *l = NULL;
 	unsigned char *alias = NULL;
-	file_version *v = NULL;
-	uint64_t owner = fs->fixed_owner[INO_SSH_CONFIG], node;
+	file_version *v;
 	int rc = ssh_hosts(fs, &l, &alias);
 
 	if (rc < 0)
 		return rc;
-	w.ssh = l;
-	w.alias = alias;
-	if (drukfs_tree_reuse(fs->tree, owner, fv_match, &w, &node,
-			      &item) == 0) {
-		v = (file_version *)item;
+	v = fv_new(FV_SSH, NULL);
+	if (!v) {
 		drukfs_listing_free(l);
 		free(alias);
-	} else if ((v = fv_new(FV_SSH, NULL))) {
-		v->fixed = INO_SSH_CONFIG;
-		v->ssh = l;
-		v->alias = alias;
-		v->parts = (drukfs_parts){ SSH_CONFIG_HEADER,
-					   strlen(SSH_CONFIG_HEADER),
-					   l ? l->count : 0, NULL };
-		rc = drukfs_parts_size(&v->parts, ssh_part,
-				       &(ssh_ctx){ fs, v });
-		if (rc == 0)
-			rc = drukfs_tree_add(fs->tree, &v->base, owner, &node);
-	} else {
-		drukfs_listing_free(l);
-		free(alias);
-		rc = -ENOMEM;
+		return -ENOMEM;
 	}
-	if (rc == 0)
-		attr_version(fs, node, v, 0, st);
-	if (v)
-		drukfs_tree_item_unref(&v->base);
-	return rc;
+	v->ssh = l;
+	v->alias = alias;
+	v->parts = (drukfs_parts){ SSH_CONFIG_HEADER, strlen(SSH_CONFIG_HEADER),
+				   l ? l->count : 0, NULL };
+	return entry_generated(fs, INO_SSH_CONFIG, v,
+			       &(fv_want){ .kind = FV_SSH, .ssh = l,
+					   .alias = alias },
+			       ssh_size, st);
 }
 
 /* A READ of ssh_config: the blocks it covers, rendered again. */
