@@ -417,8 +417,10 @@ class HundredThousandHostsTest(MountTestCase):
     0.4 s, `ls -l hosts` after a refresh takes 1.5 s, and drukfs's peak
     RSS is 272 MB, 4.2 times the body (before that parser: 2.3 s, 3.0 s
     and 856-924 MB, 13-14x).  With the list read as it arrives (d10be16,
-    measured at bd1cedb): 0.3 s, 0.9 s and 192 MB, 3.0x; most of that
-    peak is now rendering ssh_config (38 MB of text).  Under ASan (eee2fd1):
+    measured at bd1cedb): 0.3 s, 0.9 s and 192 MB, 3.0x, most of that
+    peak rendering ssh_config (38 MB of text); with ssh_config rendered
+    per READ (96542ed, measured at 7306b45): 0.4 s, 1.3 s, 121 MB, 1.9x.
+    Under ASan (eee2fd1):
     0.7 s, 2.0 s and 799 MB (before: 40 s, 53 s, 2.9 GB), so the test runs
     there too; only the memory bound is skipped there, and under TSan
     (1.2 GB): the sanitizers' shadow memory and quarantine are not
