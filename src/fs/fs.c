@@ -1495,8 +1495,9 @@ typedef struct wait_ctx {
 } wait_ctx;
 
 /* The answer to a read of `wait`.  It is queued behind the notifier's
- * invalidations: whatever made the host active was queued before anyone
- * could see it, so `cat wait; cat state` never shows the old state. */
+ * invalidations, all of them (notify_push): whatever made the host active
+ * was queued before anyone could see it, so `cat wait; cat state` never
+ * shows the old state. */
 static void wait_done(void *arg, int err)
 {
 	wait_ctx *w = arg;
@@ -1850,7 +1851,10 @@ const struct fuse_lowlevel_ops drukfs_ops = {
  * N_INNER notices (the files below a host directory, which need that
  * directory's lock in the kernel) wait while others are queued: a
  * setattr of hosts/X holds X locked until it is answered, and it waits
- * for the notices before it. */
+ * for the notices before it.  Replies to `wait` queue with the N_INNER
+ * ones, so that none goes out before the invalidations queued ahead of
+ * it (`cat wait; cat state` must show the new state); they take no
+ * lock, so nothing waits for them in turn. */
 enum notice_kind {
 	N_OUTER,        /* hosts/<handle>: the entry and the directory */
 	N_INNER,        /* hosts/<handle>/<every file>: the entries */
@@ -1891,7 +1895,7 @@ static uint64_t notify_push(drukfs_fs *fs, struct notice *n)
 		return 0;
 	}
 	seq = n->seq = ++fs->nseq;
-	q = &fs->nq[n->kind == N_INNER];
+	q = &fs->nq[n->kind == N_INNER || n->kind == N_REPLY];
 	if (q->tail)
 		q->tail->next = n;
 	else
@@ -1963,8 +1967,8 @@ static uint64_t notify_seq(drukfs_fs *fs)
 	return seq;
 }
 
-/* Whether a notice up to seq (outer_only: other than N_INNER) is still
- * queued or being handled (nlock held). */
+/* Whether a notice up to seq (outer_only: not one of the second queue,
+ * N_INNER and replies) is still queued or being handled (nlock held). */
 static int notify_pending(drukfs_fs *fs, uint64_t seq, int outer_only)
 {
 	if (fs->nbusy && fs->nbusy <= seq)
@@ -2064,8 +2068,8 @@ static void notice_handle(drukfs_fs *fs, struct notice *n)
 	}
 }
 
-/* The next notice to handle (nlock held): the oldest that is not
- * N_INNER, else the oldest N_INNER. */
+/* The next notice to handle (nlock held): the oldest of the first queue,
+ * else the oldest N_INNER or reply. */
 static struct notice *notice_take(drukfs_fs *fs)
 {
 	struct notice_fifo *q = &fs->nq[fs->nq[0].head ? 0 : 1];

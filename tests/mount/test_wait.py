@@ -195,6 +195,40 @@ class WaitTest(MountTestCase):
                          f"state still shows {before.strip()!r} after wait said active")
         creator.join(10)
 
+    def test_state_after_wait_when_many_hosts_change_at_once(self):
+        """The answer to `wait` is queued after the invalidations of what
+        made the host active, and must not overtake any of them: the
+        invalidations of a host's files wait while other notices are
+        queued (fs.c, notice_take), so when 300 other hosts change in the
+        same list, a reply that went ahead of them once made
+        `cat wait; cat state` show the old state (seen in a CI run).  The
+        waited host is the oldest, so its files come last in the diff."""
+        waited = self.srv.seed(1, status="provisioning")[0]
+        others = self.srv.seed(300)
+        mnt = self.mount({"wait_poll": 0.5})
+        for i in range(3):
+            state = "provisioning" if i == 0 else f"step{i}"
+            self.srv.patch_host(waited, status=state)
+            mnt.refresh()
+            self.assertEqual(self.read(mnt.host(waited, "state")), state + "\n")
+            # every other host's files in the kernel's cache, to be dropped
+            res = self.run_ok("sh", "-c", 'cat "$@" > /dev/null', "sh",
+                              *[mnt.host(h, "state") for h in others])
+            self.assertEqual(res.returncode, 0)
+            box = {}
+            reader = threading.Thread(
+                target=lambda: box.update(r=read_wait(mnt.host(waited, "wait"))),
+                daemon=True)
+            reader.start()
+            time.sleep(0.3)
+            for h in others:
+                self.srv.patch_host(h, image=f"image-{i}")
+            self.srv.patch_host(waited, status="active")
+            reader.join(20)
+            self.assertEqual(box.get("r"), (b"active\n", 0))
+            self.assertEqual(self.read(mnt.host(waited, "state")), "active\n",
+                             f"round {i}: state is stale after wait said active")
+
     def test_killed_reader_goes_away(self):
         host_id = self.srv.seed(1, status="provisioning")[0]
         self.mnt.refresh()
