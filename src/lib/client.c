@@ -558,11 +558,7 @@ int drukbox_host_list_get(drukbox_client *client, drukbox_host_list **out)
 		return drukbox_error_set(DRUKBOX_EINVAL, 0, "out is NULL");
 	}
 	rc = drukbox_host_list_each(client, drukbox_host_array_push, &a, out);
-	if (rc)
-		drukbox_host_array_free(&a);
-	else
-		drukbox_host_array_give(&a, *out);
-	return rc;
+	return drukbox_host_array_end(&a, rc, *out);
 }
 
 /* POST /hosts/{id}/renew with {"expires_at": ts}, or no body to extend by

@@ -521,8 +521,8 @@ struct drukbox_list_reader {
 	enum reader_mode mode;
 	drukbox_buf buf;        /* the text from byte buf_base on */
 	size_t buf_base;
-	size_t fed;             /* bytes fed so far */
-	size_t scanned;         /* bytes the lexical pass has seen */
+	size_t scanned;         /* bytes the lexical pass has seen: all
+				   those fed so far */
 	int lex_depth;
 	bool in_string, escaped;
 	size_t bound;           /* 1 + offset of the last boundary, or 0 */
@@ -689,9 +689,8 @@ int drukbox_list_reader_feed(drukbox_list_reader *r, const char *data,
 	} else {
 		text = data;
 		n = len;
-		base = r->fed;
+		base = r->scanned;
 	}
-	r->fed += len;
 	lex(r, text, n, base);
 	keep = 0; /* before the text is known an array, all of it is kept */
 	if (r->mode == MODE_ARRAY) {
@@ -770,11 +769,16 @@ int drukbox_host_array_push(void *ctx, drukbox_host *host)
 	return 0;
 }
 
-void drukbox_host_array_give(drukbox_host_array *a, drukbox_host_list *list)
+int drukbox_host_array_end(drukbox_host_array *a, int rc,
+			   drukbox_host_list *list)
 {
 	drukbox_host **hosts;
 
-	if (!a->count) {
+	if (rc) {
+		for (size_t i = 0; i < a->count; i++)
+			drukbox_host_free(a->hosts[i]);
+		free(a->hosts);
+	} else if (!a->count) {
 		free(a->hosts);
 		list->hosts = NULL;
 	} else {
@@ -782,14 +786,7 @@ void drukbox_host_array_give(drukbox_host_array *a, drukbox_host_list *list)
 		list->hosts = hosts ? hosts : a->hosts;
 	}
 	*a = (drukbox_host_array){ NULL, 0, 0 };
-}
-
-void drukbox_host_array_free(drukbox_host_array *a)
-{
-	for (size_t i = 0; i < a->count; i++)
-		drukbox_host_free(a->hosts[i]);
-	free(a->hosts);
-	*a = (drukbox_host_array){ NULL, 0, 0 };
+	return rc;
 }
 
 /* -DRUKBOX_EPROTOCOL when the document is not an array, -DRUKBOX_ENOMEM.
@@ -815,9 +812,5 @@ int drukbox_host_list_parse(drukbox_host_list **out, const char *json,
 	if (!rc)
 		rc = drukbox_list_reader_end(r, out);
 	drukbox_list_reader_free(r);
-	if (rc)
-		drukbox_host_array_free(&a);
-	else
-		drukbox_host_array_give(&a, *out);
-	return rc;
+	return drukbox_host_array_end(&a, rc, *out);
 }

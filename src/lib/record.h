@@ -56,11 +56,10 @@ typedef struct drukbox_host_array {
  * -DRUKBOX_ENOMEM with host freed. */
 int drukbox_host_array_push(void *ctx, drukbox_host *host);
 
-/* Moves the hosts into `list` (whose count the reader already set), the
- * array's unused tail given back.  Cannot fail. */
-void drukbox_host_array_give(drukbox_host_array *a, drukbox_host_list *list);
-
-/* Frees the hosts still in the array.  Accepts an empty one. */
-void drukbox_host_array_free(drukbox_host_array *a);
+/* Ends a collection whose result is rc: on 0 the hosts move into `list`
+ * (whose count the reader already set; the array's unused tail given
+ * back), otherwise they are freed.  Returns rc. */
+int drukbox_host_array_end(drukbox_host_array *a, int rc,
+			   drukbox_host_list *list);
 
 #endif
